@@ -21,7 +21,7 @@ class [[nodiscard]] result {
 public:
     result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
     result(unexpected failure) : state_(std::in_place_index<1>, std::move(failure.value)) {}  // NOLINT
-    result(error failure) : state_(std::in_place_index<1>, std::move(failure)) {}  // NOLINT
+    result(metahog::error failure) : state_(std::in_place_index<1>, std::move(failure)) {}  // NOLINT
 
     bool has_value() const noexcept { return state_.index() == 0; }
     explicit operator bool() const noexcept { return has_value(); }
@@ -35,7 +35,7 @@ public:
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
 
-    const error& error() const& { assert(!has_value()); return std::get<1>(state_); }
+    const metahog::error& error() const& { assert(!has_value()); return std::get<1>(state_); }
     metahog::error&& error() && { assert(!has_value()); return std::get<1>(std::move(state_)); }
 
 private:
@@ -47,7 +47,7 @@ class [[nodiscard]] result<void> {
 public:
     result() = default;
     result(unexpected failure) : failure_(std::move(failure.value)), failed_(true) {}  // NOLINT
-    result(error failure) : failure_(std::move(failure)), failed_(true) {}  // NOLINT
+    result(metahog::error failure) : failure_(std::move(failure)), failed_(true) {}  // NOLINT
 
     bool has_value() const noexcept { return !failed_; }
     explicit operator bool() const noexcept { return has_value(); }

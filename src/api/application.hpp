@@ -1,0 +1,68 @@
+// Everything one running MetaHog owns, wired once at start-up: settings, the metadata store, the master key,
+// the engines, the core services and the HTTP routes. `metahog serve` and the tests build it the same way.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <type_traits>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/result.hpp"
+#include "core/settings.hpp"
+#include "drivers/driver_registry.hpp"
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+#include "http/static_files.hpp"
+#include "security/master_key.hpp"
+#include "services/identity_service.hpp"
+#include "services/query_service.hpp"
+#include "services/sources_service.hpp"
+#include "store/metadata_store.hpp"
+
+namespace metahog::api {
+
+struct application {
+    explicit application(settings config_in, std::unique_ptr<store::metadata_store> store_in,
+                         security::master_key key_in);
+
+    settings config;
+    std::unique_ptr<store::metadata_store> store;
+    security::master_key key;
+    drivers::driver_registry registry;
+    services::identity_service identity;
+    services::sources_service sources;
+    services::query_service queries;
+    http::metrics metrics;
+    http::router routes;
+    http::static_files files;
+    // CPU-heavy or blocking work (argon2id password hashing takes ~0.3 s) runs here, never on an I/O thread.
+    boost::asio::thread_pool blocking{2};
+};
+
+// Runs `work` on the application's blocking pool and resumes the caller on its own executor.
+template <class Work>
+boost::asio::awaitable<std::invoke_result_t<Work>> run_blocking(application& app, Work work) {
+    using value_type = std::invoke_result_t<Work>;
+    // The optional keeps co_spawn's completion signature default-constructible whatever value_type is.
+    auto done = co_await boost::asio::co_spawn(
+        app.blocking.get_executor(),
+        [work = std::move(work)]() mutable -> boost::asio::awaitable<std::optional<value_type>> {
+            co_return std::optional<value_type>(work());
+        },
+        boost::asio::use_awaitable);
+    co_return std::move(*done);
+}
+
+// Opens the data directory (store, master key) and registers every route.
+result<std::unique_ptr<application>> make_application(settings config);
+
+// Opens just the store and the key, for commands that do not serve (bootstrap).
+result<std::unique_ptr<application>> open_data_dir(settings config);
+
+// Where the workbench bundle is: the setting, else web/dist beside the binary's source tree, else none.
+std::filesystem::path find_web_root(const settings& config);
+
+}  // namespace metahog::api

@@ -1,0 +1,221 @@
+// direct_query: execute, explain, schema, cancel (export lives beside them once streaming lands).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+
+#include "api/request_support.hpp"
+#include "api/routes.hpp"
+#include "http/error_response.hpp"
+#include "security/uuid.hpp"
+
+namespace metahog::api {
+namespace {
+
+namespace json = boost::json;
+using verb = http::beast_http::verb;
+using awaitable_result = boost::asio::awaitable<result<http::outgoing>>;
+
+std::string_view relation_kind_name(drivers::relation_kind kind) {
+    switch (kind) {
+        case drivers::relation_kind::table: return "table";
+        case drivers::relation_kind::view: return "view";
+        case drivers::relation_kind::materialized_view: return "materialized_view";
+        case drivers::relation_kind::partitioned_table: return "partitioned_table";
+        case drivers::relation_kind::foreign_table: return "foreign_table";
+    }
+    return "table";
+}
+
+json::array strings(const std::vector<std::string>& values) {
+    json::array out;
+    for (const auto& value : values) {
+        out.emplace_back(value);
+    }
+    return out;
+}
+
+// The contract's {"tables": {name: [[column, type], …]}}, plus the rich form when asked for.
+json::object schema_json(const drivers::schema_description& schema, bool detailed) {
+    json::object tables;
+    json::array relations;
+    for (const auto& table : schema.tables) {
+        const std::string name = table.schema == schema.default_schema ? table.name : table.schema + "." + table.name;
+        json::array columns;
+        for (const auto& column : table.columns) {
+            columns.push_back(json::array{column.name, column.type});
+        }
+        tables[name] = std::move(columns);
+        if (!detailed) {
+            continue;
+        }
+        json::array column_details;
+        for (const auto& column : table.columns) {
+            json::object detail{{"name", column.name}, {"type", column.type}, {"nullable", column.nullable}};
+            detail["default"] = column.default_value ? json::value(*column.default_value) : json::value(nullptr);
+            if (!column.comment.empty()) {
+                detail["comment"] = column.comment;
+            }
+            column_details.push_back(std::move(detail));
+        }
+        json::array foreign_keys;
+        for (const auto& key : table.foreign_keys) {
+            foreign_keys.push_back(json::object{{"name", key.name},
+                                                {"columns", strings(key.columns)},
+                                                {"referenced_schema", key.referenced_schema},
+                                                {"referenced_table", key.referenced_table},
+                                                {"referenced_columns", strings(key.referenced_columns)}});
+        }
+        json::object relation{{"schema", table.schema},
+                              {"name", table.name},
+                              {"kind", relation_kind_name(table.kind)},
+                              {"is_partition", table.is_partition},
+                              {"columns", std::move(column_details)},
+                              {"primary_key", strings(table.primary_key)},
+                              {"foreign_keys", std::move(foreign_keys)}};
+        relation["estimated_rows"] = table.estimated_rows ? json::value(*table.estimated_rows) : json::value(nullptr);
+        if (!table.comment.empty()) {
+            relation["comment"] = table.comment;
+        }
+        relations.push_back(std::move(relation));
+    }
+    json::object body{{"tables", std::move(tables)}};
+    if (detailed) {
+        body["default_schema"] = schema.default_schema;
+        body["relations"] = std::move(relations);
+    }
+    return body;
+}
+
+std::string_view outcome_name(drivers::cancel_outcome::kind kind) {
+    switch (kind) {
+        case drivers::cancel_outcome::kind::not_running: return "not_running";
+        case drivers::cancel_outcome::kind::prevented: return "prevented";
+        case drivers::cancel_outcome::kind::cancelled: return "cancelled";
+        case drivers::cancel_outcome::kind::terminated: return "terminated";
+        case drivers::cancel_outcome::kind::unconfirmed: return "unconfirmed";
+    }
+    return "unconfirmed";
+}
+
+// Reads the body as a query request of this caller, with a client_query_id so that a disconnect can cancel it.
+result<services::query_request> query_request_of(team_call& call) {
+    auto body = json_body(call.http);
+    if (!body) {
+        return std::move(body).error();
+    }
+    auto request = services::parse_query_request(*body);
+    if (!request) {
+        return request;
+    }
+    request->team_id = call.team_id;
+    request->user_id = call.who.user_id;
+    if (request->client_query_id.empty()) {
+        request->client_query_id = "server-" + security::new_uuid();
+    }
+    return request;
+}
+
+// When the client goes away mid-query, the query is cancelled on the database, not left running.
+boost::asio::awaitable<void> cancel_when_client_leaves(application& app, team_call& call,
+                                                       const services::query_request& request) {
+    auto executor = co_await boost::asio::this_coro::executor;
+    call.http.disconnect->on_disconnect([&app, executor, team = request.team_id, user = request.user_id,
+                                         id = request.client_query_id] {
+        boost::asio::co_spawn(
+            executor,
+            [&app, team, user, id]() -> boost::asio::awaitable<void> {
+                (void)co_await app.queries.cancel(team, user, id);
+            },
+            boost::asio::detached);
+    });
+}
+
+}  // namespace
+
+void add_query_routes(application& app) {
+    add_team_route(app, verb::post, "direct_query/execute", minimum_role::member,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto request = query_request_of(call);
+                       if (!request) {
+                           co_return std::move(request).error();
+                       }
+                       co_await cancel_when_client_leaves(app, call, *request);
+                       auto body = co_await app.queries.execute(*request);
+                       if (!body) {
+                           co_return std::move(body).error();
+                       }
+                       http::outgoing response;
+                       response.body = std::move(*body);
+                       co_return response;
+                   });
+
+    add_team_route(app, verb::post, "direct_query/explain", minimum_role::member,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto request = query_request_of(call);
+                       if (!request) {
+                           co_return std::move(request).error();
+                       }
+                       bool analyze = false;
+                       if (auto body = json_body(call.http)) {
+                           if (const json::value* flag = body->if_contains("analyze"); flag && !flag->is_null()) {
+                               if (!flag->is_bool()) {
+                                   co_return make_error(error_code::invalid_input, "analyze must be a boolean",
+                                                        "analyze");
+                               }
+                               analyze = flag->as_bool();
+                           }
+                       }
+                       co_await cancel_when_client_leaves(app, call, *request);
+                       auto plan = co_await app.queries.explain(*request, analyze);
+                       if (!plan) {
+                           co_return std::move(plan).error();
+                       }
+                       boost::system::error_code ec;
+                       json::value parsed = json::parse(*plan, ec);
+                       if (ec) {
+                           co_return make_error(error_code::internal, "the database returned a plan that is not JSON");
+                       }
+                       co_return http::json_response(http::status::ok, json::object{{"plan", std::move(parsed)}});
+                   });
+
+    add_team_route(app, verb::get, "direct_query/schema/{source_id}", minimum_role::member,
+                   [&app](team_call& call) -> awaitable_result {
+                       const bool refresh = call.http.query_param("refresh") == "1" ||
+                                            call.http.query_param("refresh") == "true";
+                       const bool detailed = call.http.query_param("detail") == "1" ||
+                                             call.http.query_param("detail") == "true";
+                       auto schema = co_await app.queries.schema(call.team_id, call.http.path_param("source_id"),
+                                                                 refresh);
+                       if (!schema) {
+                           co_return std::move(schema).error();
+                       }
+                       co_return http::json_response(http::status::ok, schema_json(**schema, detailed));
+                   });
+
+    add_team_route(app, verb::post, "direct_query/cancel", minimum_role::member,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto body = json_body(call.http);
+                       if (!body) {
+                           co_return std::move(body).error();
+                       }
+                       const json::value* id = body->if_contains("client_query_id");
+                       if (id == nullptr || !id->is_string() || id->as_string().empty()) {
+                           co_return make_error(error_code::invalid_input, "client_query_id is required",
+                                                "client_query_id");
+                       }
+                       auto outcome = co_await app.queries.cancel(call.team_id, call.who.user_id,
+                                                                  std::string_view(id->as_string()));
+                       if (!outcome) {
+                           co_return std::move(outcome).error();
+                       }
+                       co_return http::json_response(http::status::ok,
+                                                     json::object{{"cancelled", outcome->cancelled},
+                                                                  {"outcome", outcome_name(outcome->outcome)},
+                                                                  {"detail", outcome->detail}});
+                   });
+}
+
+}  // namespace metahog::api

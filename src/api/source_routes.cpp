@@ -1,0 +1,121 @@
+// external_data_sources (create, list, get, patch, delete, check) and direct_query/sources.
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include "api/request_support.hpp"
+#include "api/routes.hpp"
+#include "http/error_response.hpp"
+
+namespace metahog::api {
+namespace {
+
+namespace json = boost::json;
+using verb = http::beast_http::verb;
+using awaitable_result = boost::asio::awaitable<result<http::outgoing>>;
+
+json::object source_json(const services::source_view& view) {
+    const auto& record = view.record;
+    return json::object{{"id", record.id},
+                        {"source_type", record.source_type},
+                        {"prefix", record.prefix},
+                        {"query_only", record.query_only},
+                        {"status", record.status},
+                        {"created_at", record.created_at},
+                        {"updated_at", record.updated_at},
+                        {"job_inputs", view.public_settings},
+                        {"has_password", view.has_password}};
+}
+
+}  // namespace
+
+void add_source_routes(application& app) {
+    add_team_route(app, verb::post, "external_data_sources", minimum_role::admin,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto body = json_body(call.http);
+                       if (!body) {
+                           co_return std::move(body).error();
+                       }
+                       auto id = co_await app.sources.create(call.team_id, call.who.user_id, *body);
+                       if (!id) {
+                           co_return std::move(id).error();
+                       }
+                       co_return http::json_response(http::status::created, json::object{{"id", *id}});
+                   });
+
+    add_team_route(app, verb::post, "external_data_sources/check", minimum_role::member,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto body = json_body(call.http);
+                       if (!body) {
+                           co_return std::move(body).error();
+                       }
+                       if (auto checked = co_await app.sources.check(*body); !checked) {
+                           co_return std::move(checked).error();
+                       }
+                       co_return http::json_response(http::status::ok, json::object{{"ok", true}});
+                   });
+
+    add_team_route(app, verb::get, "external_data_sources", minimum_role::viewer,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto sources = app.sources.list(call.team_id);
+                       if (!sources) {
+                           co_return std::move(sources).error();
+                       }
+                       json::array results;
+                       for (const auto& view : *sources) {
+                           results.push_back(source_json(view));
+                       }
+                       const auto count = results.size();
+                       co_return http::json_response(http::status::ok,
+                                                     json::object{{"results", std::move(results)}, {"count", count}});
+                   });
+
+    add_team_route(app, verb::get, "external_data_sources/{id}", minimum_role::viewer,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto view = app.sources.get(call.team_id, call.http.path_param("id"));
+                       if (!view) {
+                           co_return std::move(view).error();
+                       }
+                       co_return http::json_response(http::status::ok, source_json(*view));
+                   });
+
+    add_team_route(app, verb::patch, "external_data_sources/{id}", minimum_role::admin,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto body = json_body(call.http);
+                       if (!body) {
+                           co_return std::move(body).error();
+                       }
+                       auto view = co_await app.sources.update(call.team_id, call.http.path_param("id"), *body);
+                       if (!view) {
+                           co_return std::move(view).error();
+                       }
+                       co_return http::json_response(http::status::ok, source_json(*view));
+                   });
+
+    add_team_route(app, verb::delete_, "external_data_sources/{id}", minimum_role::admin,
+                   [&app](team_call& call) -> awaitable_result {
+                       if (auto removed = app.sources.remove(call.team_id, call.http.path_param("id")); !removed) {
+                           co_return std::move(removed).error();
+                       }
+                       co_return http::empty_response(http::status::no_content);
+                   });
+
+    add_team_route(app, verb::get, "direct_query/sources", minimum_role::viewer,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto sources = app.sources.list(call.team_id);
+                       if (!sources) {
+                           co_return std::move(sources).error();
+                       }
+                       json::array listed;
+                       for (const auto& view : *sources) {
+                           const auto& record = view.record;
+                           listed.push_back(json::object{{"id", record.id},
+                                                         {"source_type", record.source_type},
+                                                         {"prefix", record.prefix},
+                                                         {"created_at", record.created_at},
+                                                         {"status", record.status}});
+                       }
+                       co_return http::json_response(http::status::ok, json::object{{"sources", std::move(listed)}});
+                   });
+}
+
+}  // namespace metahog::api

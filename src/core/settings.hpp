@@ -1,0 +1,56 @@
+// Server settings: defaults, then a TOML file (docs/configuration.md), then METAHOG_* environment overrides,
+// then command-line flags. Every value is validated once here so the rest of the server can trust it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "core/result.hpp"
+
+namespace metahog {
+
+struct server_settings {
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 8000;
+    // 0 means one I/O thread per core.
+    unsigned io_threads = 0;
+    std::size_t max_body_bytes = 1024 * 1024;
+    std::size_t max_header_bytes = 16 * 1024;
+    std::chrono::seconds read_timeout{30};
+    std::chrono::seconds idle_timeout{75};
+    std::chrono::seconds shutdown_grace{10};
+    // Where the built workbench lives; empty means "next to the binary or in web/dist".
+    std::filesystem::path web_root;
+    // Secure cookies; set when MetaHog is served over TLS (directly or behind a proxy).
+    bool secure_cookies = false;
+    std::chrono::hours session_lifetime{24 * 14};
+};
+
+struct query_settings {
+    std::size_t default_max_rows = 1000;
+    std::size_t max_rows_cap = 100000;
+    std::size_t max_response_bytes = 64 * 1024 * 1024;
+    std::chrono::milliseconds default_timeout{30000};
+    std::chrono::milliseconds max_timeout{300000};
+    std::chrono::milliseconds connect_timeout{5000};
+    std::size_t export_max_rows = 10'000'000;
+    std::size_t pool_size_per_source = 10;
+};
+
+struct settings {
+    std::filesystem::path data_dir = "./metahog-data";
+    std::string log_level = "info";
+    server_settings server;
+    query_settings query;
+};
+
+// Reads the TOML file when `config_file` is non-empty (a missing named file is an error), then applies
+// METAHOG_* environment variables. Errors name the key and the file.
+result<settings> load_settings(const std::filesystem::path& config_file);
+
+// "HOST:PORT" or "[v6]:PORT" into the server settings.
+result<void> apply_listen_address(server_settings& server, std::string_view host_port);
+
+}  // namespace metahog

@@ -1,0 +1,100 @@
+// The direct-query pipeline: validate → parse and classify (sql/) → strip the source's prefix on the tree →
+// run read-only on the source's pool (drivers/) → encode rows as they arrive, with row and byte caps. Also the
+// schema cache, EXPLAIN, and cancellation by client_query_id. The API and the workbench share it.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include "core/result.hpp"
+#include "core/settings.hpp"
+#include "drivers/driver.hpp"
+#include "encoding/json_response_encoder.hpp"
+#include "services/sources_service.hpp"
+#include "sql/policy.hpp"
+#include "sql/prefix.hpp"
+
+namespace metahog::services {
+
+struct query_request {
+    std::int64_t team_id = 0;
+    std::int64_t user_id = 0;
+    std::string source_id;
+    std::string sql;
+    std::optional<std::int64_t> max_rows;
+    std::optional<std::int64_t> timeout_ms;
+    encoding::json_row_format format = encoding::json_row_format::objects;
+    // Chosen by the client so it can cancel the query from another request.
+    std::string client_query_id;
+};
+
+// Reads the JSON body of execute/explain/export: `source_id`, `sql` (or `query`), `max_rows`, `timeout_ms`,
+// `format`, `client_query_id`. Each bad field is named.
+result<query_request> parse_query_request(const boost::json::object& body);
+
+class query_service {
+public:
+    query_service(sources_service& sources, query_settings settings, sql::query_policy policy);
+
+    // The whole `direct_query/execute` response body (JSON), bounded by max_rows and the response byte cap.
+    // While it runs, cancel(team, user, request.client_query_id) stops it.
+    boost::asio::awaitable<result<std::string>> execute(const query_request& request);
+
+    // The plan as JSON text.
+    boost::asio::awaitable<result<std::string>> explain(const query_request& request, bool analyze);
+
+    // `refresh` bypasses the cache.
+    boost::asio::awaitable<result<std::shared_ptr<const drivers::schema_description>>> schema(
+        std::int64_t team_id, std::string_view source_id, bool refresh);
+
+    // Cancels the caller's running query with that client_query_id; not_found when there is none.
+    boost::asio::awaitable<result<drivers::cancel_outcome>> cancel(std::int64_t team_id, std::int64_t user_id,
+                                                                   std::string_view client_query_id);
+
+    const query_settings& settings() const { return settings_; }
+
+private:
+    struct prepared {
+        opened_source source;
+        std::string sql;  // what is sent: the submitted SQL with the prefix removed
+        sql::rewritten_sql rewrite;
+        drivers::statement_shape shape = drivers::statement_shape::query;
+        drivers::query_limits limits;
+        std::size_t max_rows = 0;
+    };
+    boost::asio::awaitable<result<prepared>> prepare(const query_request& request);
+    // Maps the position of a database error from the SQL that was sent back to the SQL the user wrote.
+    static error map_error_position(error failure, const sql::rewritten_sql& rewrite);
+
+    struct running_query {
+        std::string source_id;
+        drivers::driver* engine = nullptr;
+        drivers::source_config config;
+        std::shared_ptr<drivers::query_control> control;
+    };
+    // Registers a run under (user, client_query_id) so cancel can find it; the guard removes it.
+    class registration;
+
+    sources_service& sources_;
+    query_settings settings_;
+    sql::query_policy policy_;
+
+    std::mutex running_mutex_;
+    std::map<std::pair<std::int64_t, std::string>, running_query> running_;
+
+    struct cached_schema {
+        std::shared_ptr<const drivers::schema_description> schema;
+        std::chrono::steady_clock::time_point loaded_at;
+    };
+    std::mutex schema_mutex_;
+    std::map<std::string, cached_schema, std::less<>> schemas_;
+};
+
+}  // namespace metahog::services

@@ -1,0 +1,66 @@
+// External data sources: validate, check against the database, store with sealed secrets, list, change and
+// delete — always within one team. The API and the workbench both come through here.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include "core/result.hpp"
+#include "drivers/driver_registry.hpp"
+#include "security/master_key.hpp"
+#include "store/metadata_store.hpp"
+
+namespace metahog::services {
+
+// A source as callers may see it: the stored record and its settings without secrets.
+struct source_view {
+    store::source_record record;
+    boost::json::object public_settings;
+    bool has_password = false;
+};
+
+// A source ready to query: its driver and its full config, secrets opened. Never leaves the process.
+struct opened_source {
+    store::source_record record;
+    drivers::driver* engine = nullptr;
+    drivers::source_config config;
+};
+
+class sources_service {
+public:
+    sources_service(store::metadata_store& store, const security::master_key& key,
+                    const drivers::driver_registry& registry, std::chrono::milliseconds connect_timeout);
+
+    // Validates, checks the credentials against the database, stores; answers the new source's id.
+    boost::asio::awaitable<result<std::string>> create(std::int64_t team_id, std::int64_t created_by,
+                                                       const boost::json::object& body);
+    // Validates and checks a config without storing anything ("Test connection").
+    boost::asio::awaitable<result<void>> check(const boost::json::object& body);
+    result<std::vector<source_view>> list(std::int64_t team_id);
+    result<source_view> get(std::int64_t team_id, std::string_view id);
+    // Changed connection settings are checked against the database before they are saved.
+    boost::asio::awaitable<result<source_view>> update(std::int64_t team_id, std::string_view id,
+                                                       const boost::json::object& body);
+    result<void> remove(std::int64_t team_id, std::string_view id);
+
+    result<opened_source> open(std::int64_t team_id, std::string_view id);
+
+private:
+    result<drivers::driver*> driver_for(const boost::json::object& body) const;
+    result<source_view> view_of(store::source_record record) const;
+    result<drivers::source_config> config_of(const store::source_record& record) const;
+
+    store::metadata_store& store_;
+    const security::master_key& key_;
+    const drivers::driver_registry& registry_;
+    std::chrono::milliseconds connect_timeout_;
+};
+
+// A prefix names the source's tables in SQL (`pagila.film`), so it must be a plain lower-case identifier.
+result<std::string> validate_prefix(const boost::json::value* prefix);
+
+}  // namespace metahog::services

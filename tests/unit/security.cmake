@@ -1,0 +1,3 @@
+# Unit tests of src/security: sealing, the master key contract, passwords, tokens, ids, codecs.
+metahog_add_test(NAME security_test LABELS unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/security_test.cpp
+  LIBS metahog_security)

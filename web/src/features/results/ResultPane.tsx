@@ -1,0 +1,213 @@
+// The output pane of a tab: a header with the run's summary and actions, and one of its views (results grid,
+// messages). Each view is its own component so this file stays a small switchboard.
+import { useDeferredValue, useEffect, useState } from "react";
+import type { TeamId } from "../../api/types";
+import { StopIcon } from "../../components/icons";
+import { format_count, format_duration } from "../../lib/format";
+import type { Dialect } from "../editor/dialect";
+import type { QueryRun } from "../editor/query_run";
+import { ChartView } from "./ChartView";
+import { ExportButtons } from "./ExportButtons";
+import { MessagesView } from "./MessagesView";
+import { PlanView } from "./PlanView";
+import { ResultGrid } from "./ResultGrid";
+
+type View = "results" | "chart" | "plan" | "messages";
+
+interface ResultPaneProps {
+    run: QueryRun | undefined;
+    team_id: TeamId;
+    dialect: Dialect;
+    file_stem: string;
+    on_reveal(offset: number): void;
+    on_cancel(): void;
+    on_rerun_with_limit(max_rows: number): void;
+    on_analyze(): void;
+}
+
+function Elapsed({ since }: { since: number }) {
+    const [now, set_now] = useState(Date.now());
+    useEffect(() => {
+        const timer = window.setInterval(() => set_now(Date.now()), 100);
+        return () => window.clearInterval(timer);
+    }, []);
+    return <span className="mono">{((now - since) / 1000).toFixed(1)} s</span>;
+}
+
+export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_cancel, on_rerun_with_limit, on_analyze }: ResultPaneProps) {
+    const [view, set_view] = useState<View>("results");
+    const [filter, set_filter] = useState("");
+    const deferred_filter = useDeferredValue(filter);
+
+    // An error is read in Messages; a new result in the grid.
+    useEffect(() => {
+        if (run?.status === "error") {
+            set_view("messages");
+        } else if (run?.status === "success" && run.mode !== "query") {
+            set_view("plan");
+        } else if (run?.status === "success") {
+            set_view((current) => (current === "messages" || current === "plan" ? "results" : current));
+        }
+    }, [run?.run_id, run?.status]);
+
+    useEffect(() => {
+        set_filter("");
+    }, [run?.run_id]);
+
+    const result = run?.status === "success" ? run.result : undefined;
+    const next_limit = run ? Math.min(100_000, run.max_rows * 10) : 0;
+
+    let summary: React.ReactNode = null;
+    if (run?.status === "running") {
+        summary = (
+            <span className="result-summary" aria-live="polite">
+                <span className="spinner" /> {run.cancelling ? "Cancelling…" : "Running"} <Elapsed since={run.started_at} />
+            </span>
+        );
+    } else if (result) {
+        summary = (
+            <span className="result-summary" data-testid="result-summary">
+                <strong>{format_count(result.row_count, "row")}</strong>
+                <span>{format_duration(result.execution_time_ms)}</span>
+                {run?.restored && <span className="faint">from {new Date(run.finished_at ?? run.started_at).toLocaleString()}</span>}
+            </span>
+        );
+    } else if (run?.status === "error") {
+        summary = <span className="result-summary" style={{ color: "var(--danger)" }}>Failed</span>;
+    } else if (run?.status === "cancelled") {
+        summary = <span className="result-summary">Cancelled</span>;
+    }
+
+    let body: React.ReactNode;
+    if (view === "messages") {
+        body = <MessagesView run={run} on_reveal={on_reveal} />;
+    } else if (view === "plan" && run?.status === "success" && run.plan !== undefined) {
+        body = <PlanView plan={run.plan} analyzed_run={run.mode === "analyze"} on_analyze={on_analyze} />;
+    } else if (view === "plan" && run?.status !== "running") {
+        body = (
+            <div className="result-empty">
+                <div>
+                    <div className="big">No plan yet</div>
+                    Press <strong>Explain</strong> in the toolbar to see how the database will run the statement.
+                </div>
+            </div>
+        );
+    } else if (view === "chart" && result && result.rows.length > 0) {
+        body = <ChartView result={result} dialect={dialect} />;
+    } else if (!run) {
+        body = (
+            <div className="result-empty">
+                <div>
+                    <div className="big">No results yet</div>
+                    Press <kbd>Ctrl</kbd> + <kbd>Enter</kbd> to run the query, or the statement under the cursor.
+                </div>
+            </div>
+        );
+    } else if (run.status === "running") {
+        body = (
+            <div className="result-empty">
+                <div className="running-state">
+                    <div className="line">
+                        <span className="spinner" /> {run.cancelling ? "Cancelling the query…" : "Running the query…"} <Elapsed since={run.started_at} />
+                    </div>
+                    <button type="button" className="btn" onClick={on_cancel} disabled={run.cancelling}>
+                        <StopIcon size={12} /> Cancel
+                    </button>
+                </div>
+            </div>
+        );
+    } else if (run.status === "error") {
+        body = <MessagesView run={run} on_reveal={on_reveal} />;
+    } else if (run.status === "success" && run.plan !== undefined && !result) {
+        body = <PlanView plan={run.plan} analyzed_run={run.mode === "analyze"} on_analyze={on_analyze} />;
+    } else if (run.status === "cancelled" || !result) {
+        body = (
+            <div className="result-empty">
+                <div>
+                    <div className="big">{run.restored?.partial ? "The last result was too large to keep" : "Query cancelled"}</div>
+                    Run the query again to see its rows.
+                </div>
+            </div>
+        );
+    } else if (result.columns.length === 0) {
+        body = (
+            <div className="result-empty">
+                <div>
+                    <div className="big">The statement returned no columns</div>
+                    Finished in {format_duration(result.execution_time_ms)}.
+                </div>
+            </div>
+        );
+    } else {
+        body = (
+            <div style={{ flex: 1, minWidth: 0, display: "flex", flexDirection: "column" }}>
+                {result.truncated && (
+                    <div className="truncated-bar" role="status" data-testid="truncated-notice">
+                        <span>
+                            Truncated at {run.max_rows.toLocaleString("en-US")} rows — the query returned more.
+                        </span>
+                        {run.max_rows < 100_000 && (
+                            <button type="button" className="btn btn-sm" onClick={() => on_rerun_with_limit(next_limit)}>
+                                Run again with {next_limit.toLocaleString("en-US")} rows
+                            </button>
+                        )}
+                        <span>or download every row as CSV or JSON.</span>
+                    </div>
+                )}
+                {run.restored?.partial && (
+                    <div className="truncated-bar" role="status">
+                        Showing the first {result.rows.length.toLocaleString("en-US")} rows kept from the last run; run again for all of them.
+                    </div>
+                )}
+                {result.rows.length === 0 ? (
+                    <div className="result-empty">
+                        <div>
+                            <div className="big">No rows</div>
+                            Columns: {result.columns.join(", ")}
+                        </div>
+                    </div>
+                ) : (
+                    <ResultGrid result={result} dialect={dialect} filter={deferred_filter} />
+                )}
+            </div>
+        );
+    }
+
+    return (
+        <section className="result-pane" aria-label="Query output">
+            <div className="result-head">
+                <div className="segmented" role="tablist" aria-label="Output view">
+                    <button type="button" role="tab" aria-selected={view === "results"} onClick={() => set_view("results")}>
+                        Results
+                    </button>
+                    <button type="button" role="tab" aria-selected={view === "chart"} onClick={() => set_view("chart")}>
+                        Chart
+                    </button>
+                    <button type="button" role="tab" aria-selected={view === "plan"} onClick={() => set_view("plan")}>
+                        Plan
+                    </button>
+                    <button type="button" role="tab" aria-selected={view === "messages"} onClick={() => set_view("messages")}>
+                        Messages{run?.status === "error" ? " •" : ""}
+                    </button>
+                </div>
+                {summary}
+                <span className="spacer" />
+                {result && result.rows.length > 0 && view === "results" && (
+                    <input
+                        className="input input-sm"
+                        type="search"
+                        placeholder="Filter rows"
+                        aria-label="Filter rows"
+                        value={filter}
+                        onChange={(event) => set_filter(event.target.value)}
+                        style={{ width: 180 }}
+                    />
+                )}
+                {run && run.status !== "running" && run.sql && run.mode === "query" && (
+                    <ExportButtons team_id={team_id} source_id={run.source_id} sql={run.sql} file_stem={file_stem} />
+                )}
+            </div>
+            <div className="result-body">{body}</div>
+        </section>
+    );
+}
