@@ -1,5 +1,6 @@
 // The `metahog` command: serve, bootstrap. Every subcommand has --help.
 #include <csignal>
+#include <functional>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -81,6 +82,22 @@ int serve(const common_options& options, const std::string& listen) {
     std::printf("MetaHog is listening on http://%s:%u/\n", host.c_str(), endpoint->port());
     std::fflush(stdout);
 
+    // Idle connections to sources are closed by the drivers' housekeeping, not only when a pool is next used.
+    boost::asio::steady_timer housekeeping(io);
+    std::function<void()> schedule_housekeeping = [&] {
+        housekeeping.expires_after(std::chrono::seconds(10));
+        housekeeping.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) {
+                return;
+            }
+            for (const auto& type : (*app)->registry.list()) {
+                (*app)->registry.find(type)->maintain();
+            }
+            schedule_housekeeping();
+        });
+    };
+    schedule_housekeeping();
+
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     boost::asio::steady_timer grace(io);
     signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
@@ -88,6 +105,7 @@ int serve(const common_options& options, const std::string& listen) {
             return;
         }
         spdlog::info("msg=shutting_down signal={}", signal_number);
+        housekeeping.cancel();
         server.shutdown([&io] { io.stop(); });
         grace.expires_after(config->server.shutdown_grace);
         grace.async_wait([&io](const boost::system::error_code& timer_error) {

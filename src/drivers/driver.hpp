@@ -191,6 +191,9 @@ public:
                                                           std::shared_ptr<query_control> control) = 0;
     // ---- end of the query engine methods ----------------------------------------------------------------------
 
+    // Periodic housekeeping the server calls every few seconds: closing connections idle past their timeout.
+    virtual void maintain() {}
+
 protected:
     driver() = default;
     driver(const driver&) = default;

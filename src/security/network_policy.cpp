@@ -162,7 +162,7 @@ std::vector<address_v4> embedded_v4(const address& candidate) {
     if (bytes[0] == 0x20 && bytes[1] == 0x02) {
         found.push_back(v4_from(bytes, 2));  // 6to4: 2002:AABB:CCDD::/48
     } else if (bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0 && bytes[3] == 0) {
-        found.push_back(v4_from(bytes, 4));        // Teredo server
+        found.push_back(v4_from(bytes, 4));         // Teredo server
         found.push_back(v4_from(bytes, 12, true));  // Teredo client, stored inverted (RFC 4380)
     } else if (nat64_well_known().contains(candidate)) {
         found.push_back(v4_from(bytes, 12));
@@ -194,9 +194,15 @@ std::string describe_byte(char byte) {
     return std::string("a control or non-ASCII byte (0x") + hex[value >> 4] + hex[value & 0x0F] + ")";
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_hex(char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 // "127", "0x7f", "0X7F": what inet_aton and getaddrinfo read as a part of a numeric address.
 bool is_numeric_label(std::string_view label) {
@@ -234,16 +240,16 @@ result<ip_network> ip_network::parse(std::string_view text) {
     int prefix_length = width;
     if (slash != std::string_view::npos) {
         const std::string_view digits = text.substr(slash + 1);
-        const bool plain_digits = !digits.empty() && digits.size() <= 3 &&
-                                  std::all_of(digits.begin(), digits.end(), is_digit);
+        const bool plain_digits =
+            !digits.empty() && digits.size() <= 3 && std::all_of(digits.begin(), digits.end(), is_digit);
         if (!plain_digits) {
             return make_error(error_code::invalid_input,
                               "network \"" + shown + "\" needs a prefix length of plain digits after '/'");
         }
         std::from_chars(digits.data(), digits.data() + digits.size(), prefix_length);
         if (prefix_length > width) {
-            return make_error(error_code::invalid_input, "network \"" + shown + "\" has a prefix length over " +
-                                                             std::to_string(width));
+            return make_error(error_code::invalid_input,
+                              "network \"" + shown + "\" has a prefix length over " + std::to_string(width));
         }
     }
 
@@ -319,7 +325,7 @@ std::string ip_network::to_string() const {
 }
 
 result<network_policy> network_policy::make(const std::vector<std::string>& allow,
-                                             const std::vector<std::string>& deny) {
+                                            const std::vector<std::string>& deny) {
     network_policy policy;
     const auto parse_list = [](const std::vector<std::string>& texts, std::string_view list_name,
                                std::vector<ip_network>& into) -> result<void> {
@@ -374,22 +380,23 @@ bool network_policy::is_own_endpoint(const address& candidate, std::uint16_t por
 
 result<void> network_policy::check(const address& original, std::uint16_t port) const {
     const address candidate = normalize(original);
-    const std::string subject = describe(original);
+    // Messages are built only for refusals: allowed connections pay for no strings.
+    const auto subject = [&] { return describe(original); };
     constexpr std::string_view refuses = "; MetaHog refuses to connect to it";
 
     if (is_own_endpoint(candidate, port)) {
-        return refusal(subject + " port " + std::to_string(port) +
+        return refusal(subject() + " port " + std::to_string(port) +
                        " is MetaHog's own listening address; MetaHog refuses to connect to itself");
     }
 
     const std::vector<address_v4> embedded = embedded_v4(candidate);
     if (const ip_network* denied = first_match(deny_, candidate)) {
-        return refusal(subject + " is in " + denied->to_string() + ", a network this server's configuration denies" +
-                       std::string(refuses));
+        return refusal(subject() + " is in " + denied->to_string() +
+                       ", a network this server's configuration denies" + std::string(refuses));
     }
     for (const address_v4& inner : embedded) {
         if (const ip_network* denied = first_match(deny_, address(inner))) {
-            return refusal(subject + " embeds the IPv4 address " + inner.to_string() + ", which is in " +
+            return refusal(subject() + " embeds the IPv4 address " + inner.to_string() + ", which is in " +
                            denied->to_string() + ", a network this server's configuration denies" +
                            std::string(refuses));
         }
@@ -398,12 +405,13 @@ result<void> network_policy::check(const address& original, std::uint16_t port) 
     const bool allowed = first_match(allow_, candidate) != nullptr;
     if (!allowed) {
         if (const auto reason = default_refusal(candidate)) {
-            return refusal(subject + " is " + std::string(*reason) + std::string(refuses));
+            return refusal(subject() + " is " + std::string(*reason) + std::string(refuses));
         }
-        if (nat64_well_known().contains(candidate) && first_match(non_global_v4(), address(embedded.front()))) {
-            return refusal(subject + " is a NAT64 address for the non-public IPv4 address " +
-                           embedded.front().to_string() +
-                           ", which would reach the translator's own network" + std::string(refuses));
+        if (nat64_well_known().contains(candidate) &&
+            first_match(non_global_v4(), address(embedded.front()))) {
+            return refusal(subject() + " is a NAT64 address for the non-public IPv4 address " +
+                           embedded.front().to_string() + ", which would reach the translator's own network" +
+                           std::string(refuses));
         }
     }
     for (const address_v4& inner : embedded) {
@@ -411,7 +419,7 @@ result<void> network_policy::check(const address& original, std::uint16_t port) 
             continue;
         }
         if (const auto reason = default_refusal(address(inner))) {
-            return refusal(subject + " embeds the IPv4 address " + inner.to_string() + ", which is " +
+            return refusal(subject() + " embeds the IPv4 address " + inner.to_string() + ", which is " +
                            std::string(*reason) + std::string(refuses));
         }
     }
@@ -438,15 +446,17 @@ result<void> network_policy::check_host(std::string_view host) {
             boost::asio::ip::make_address_v6(std::string(host), parse_error);
         }
         if (host.find('%') != std::string_view::npos || parse_error) {
-            return invalid_host("host contains ':' but is not a valid IPv6 address (write it without brackets, "
-                                "zone id or port)");
+            return invalid_host(
+                "host contains ':' but is not a valid IPv6 address (write it without brackets, "
+                "zone id or port)");
         }
         return {};
     }
     for (std::size_t index = 0; index < host.size(); ++index) {
         const char c = host[index];
         if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c != '_') {
-            return invalid_host("host contains " + describe_byte(c) + " at position " + std::to_string(index + 1) +
+            return invalid_host("host contains " + describe_byte(c) + " at position " +
+                                std::to_string(index + 1) +
                                 ", which a host name may not contain (letters, digits, '-', '_' and '.')");
         }
     }
@@ -469,7 +479,8 @@ result<void> network_policy::check_host(std::string_view host) {
             return invalid_host("host has an empty label (two dots in a row, or a dot at the start)");
         }
         if (label.size() > max_label_length) {
-            return invalid_host("host has a label longer than " + std::to_string(max_label_length) + " characters");
+            return invalid_host("host has a label longer than " + std::to_string(max_label_length) +
+                                " characters");
         }
         if (label.front() == '-' || label.back() == '-') {
             return invalid_host("host has a label that starts or ends with '-'");

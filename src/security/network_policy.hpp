@@ -60,8 +60,8 @@ private:
 //       IPv4-compatible) and ::ffff:0:0:0/96 (SIIT) are refused by default: obsolete or with an embedding we
 //       cannot locate, and no database should need them. Allowing one of these ranges still leaves its
 //       embedded IPv4 address to be judged (metadata stays refused unless its IPv4 address is allowed too).
-//  Loopback, private (RFC 1918, fc00::/7) and shared (100.64.0.0/10) ranges are allowed by default: self-hosted
-//  users query databases on their own network and on localhost.
+//  Loopback, private (RFC 1918, fc00::/7) and shared (100.64.0.0/10) ranges are allowed by default:
+//  self-hosted users query databases on their own network and on localhost.
 //
 // Thread safety: check() is const and may run on many threads at once; add_own_endpoint() must happen
 // before the policy is shared (at start-up, after the listening socket is bound).
@@ -69,7 +69,8 @@ class network_policy {
 public:
     // Every entry is parsed by ip_network::parse; the first bad one fails the whole policy with a message
     // naming the list and the entry ("deny entry 2 \"10.0.0.1/8\": ...").
-    static result<network_policy> make(const std::vector<std::string>& allow, const std::vector<std::string>& deny);
+    static result<network_policy> make(const std::vector<std::string>& allow,
+                                       const std::vector<std::string>& deny);
 
     // Registers an address and port the server listens on; use the port actually bound (not 0). A wildcard
     // address (0.0.0.0 or ::) stands for every local address: the loopback ranges and the addresses of the

@@ -105,7 +105,9 @@ private:
 // Lets the source map be searched with a string_view, without building a std::string per lookup.
 struct string_hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+    std::size_t operator()(std::string_view text) const noexcept {
+        return std::hash<std::string_view>{}(text);
+    }
 };
 
 // "1 query", "4 queries".
@@ -122,7 +124,8 @@ error limited(error_code code, std::string message, int retry_after_seconds) {
 result<void> check_setting(std::uint32_t value, std::string_view name) {
     if (value > max_setting) {
         return make_error(error_code::invalid_input,
-                          std::string(name) + " must be at most " + std::to_string(max_setting), std::string(name));
+                          std::string(name) + " must be at most " + std::to_string(max_setting),
+                          std::string(name));
     }
     return {};
 }
@@ -176,7 +179,9 @@ query_permit& query_permit::operator=(query_permit&& other) noexcept {
     return *this;
 }
 
-query_permit::~query_permit() { release(); }
+query_permit::~query_permit() {
+    release();
+}
 
 void query_permit::release() noexcept {
     if (state_ != nullptr) {
@@ -215,7 +220,8 @@ result<rate_limits> rate_limits::make(const rate_limit_settings& settings, clock
     return rate_limits(std::make_shared<rate_limits_state>(settings, std::move(clock)));
 }
 
-result<query_permit> rate_limits::acquire(std::int64_t user_id, std::int64_t team_id, std::string_view source_id) {
+result<query_permit> rate_limits::acquire(std::int64_t user_id, std::int64_t team_id,
+                                          std::string_view source_id) {
     rate_limits_state& state = *state_;
     const rate_limit_settings& limits = state.settings;
     const clock_type::time_point now = state.clock();
@@ -253,13 +259,15 @@ result<query_permit> rate_limits::acquire(std::int64_t user_id, std::int64_t tea
         const int wait = std::max(user_wait, team_wait);
         const std::string retry = "; retry in " + count_of(wait, "second", "seconds");
         if (user_wait >= team_wait) {
-            return limited(error_code::rate_limited,
-                           "you have used your " + count_of(limits.user_queries_per_minute, "query", "queries") +
-                               " per minute (bursts of up to " + std::to_string(limits.user_burst) + ")" + retry,
-                           wait);
+            return limited(
+                error_code::rate_limited,
+                "you have used your " + count_of(limits.user_queries_per_minute, "query", "queries") +
+                    " per minute (bursts of up to " + std::to_string(limits.user_burst) + ")" + retry,
+                wait);
         }
         return limited(error_code::rate_limited,
-                       "your team has used its " + count_of(limits.team_queries_per_minute, "query", "queries") +
+                       "your team has used its " +
+                           count_of(limits.team_queries_per_minute, "query", "queries") +
                            " per minute (bursts of up to " + std::to_string(limits.team_burst) + ")" + retry,
                        wait);
     }

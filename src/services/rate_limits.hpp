@@ -46,7 +46,8 @@ public:
 
 private:
     friend class rate_limits;
-    query_permit(std::shared_ptr<rate_limits_state> state, std::int64_t user_id, std::string source_id) noexcept;
+    query_permit(std::shared_ptr<rate_limits_state> state, std::int64_t user_id,
+                 std::string source_id) noexcept;
 
     std::shared_ptr<rate_limits_state> state_;
     std::int64_t user_id_ = 0;
@@ -64,7 +65,8 @@ public:
     // above 1,000,000. An empty clock means std::chrono::steady_clock.
     static result<rate_limits> make(const rate_limit_settings& settings, clock_function clock = {});
 
-    // Admits one query of user_id (a member of team_id) on source_id, or refuses it without charging anything:
+    // Admits one query of user_id (a member of team_id) on source_id, or refuses it without charging
+    // anything:
     // - rate_limited "you already have 4 queries running; wait for one to finish" (retry_after_seconds 1);
     // - rate_limited when the user's or the team's bucket is empty, with retry_after_seconds the whole
     //   seconds (at least 1) until both hold a token again;

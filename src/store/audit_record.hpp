@@ -63,7 +63,9 @@ inline constexpr std::string_view audit_genesis_hash =
 // unambiguous whatever bytes a field holds (commas, NULs, invalid UTF-8). record.hash is not part of it.
 std::string canonical_audit_encoding(const audit_record& record);
 
-// Lower-case hex SHA-256 of canonical_audit_encoding(record).
+// Lower-case hex BLAKE2b-256 (unkeyed, 32-byte digest: what `b2sum -l 256` and Python's
+// hashlib.blake2b(digest_size=32) compute) of canonical_audit_encoding(record). BLAKE2b rather than SHA-256
+// for speed: verify() hashes every record of the log.
 std::string compute_audit_hash(const audit_record& record);
 
 // An admin's query over one team's records, newest first. Absent filters match everything; occurred_from is

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <atomic>
 #include <optional>
 #include <string>
@@ -363,18 +364,26 @@ TEST_F(pg_query_test, every_pagila_table_matches_row_to_json) {
 
 // The fast path of built-in type facts must say what the server's catalog says, row for row.
 TEST_F(pg_query_test, builtin_type_table_matches_the_server) {
+    std::string oids;
     for (const builtin_type& entry : type_catalog::builtin_types()) {
-        const auto rows = instance_->query(
-            "SELECT format_type(t.oid, NULL), t.typcategory, "
-            "CASE WHEN t.typsubscript = 'array_subscript_handler'::regproc THEN t.typelem ELSE 0 END, "
-            "coalesce(e.typdelim, ',') FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem WHERE t.oid = " +
-            std::to_string(entry.type_oid));
-        ASSERT_EQ(rows.size(), 1U) << entry.type_oid;
-        EXPECT_EQ(*rows[0][0], entry.name) << entry.type_oid;
-        EXPECT_EQ((*rows[0][1])[0], entry.category) << entry.type_oid;
-        EXPECT_EQ(*rows[0][2], std::to_string(entry.element_oid)) << entry.type_oid;
-        if (entry.element_oid != 0) {
-            EXPECT_EQ((*rows[0][3])[0], entry.delimiter) << entry.type_oid;
+        oids += (oids.empty() ? "" : ",") + std::to_string(entry.type_oid);
+    }
+    const auto rows = instance_->query(
+        "SELECT t.oid, format_type(t.oid, NULL), t.typcategory, "
+        "CASE WHEN t.typsubscript = 'array_subscript_handler'::regproc THEN t.typelem ELSE 0 END, "
+        "coalesce(e.typdelim, ',') FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem "
+        "WHERE t.oid = ANY('{" + oids + "}'::oid[])");
+    ASSERT_EQ(rows.size(), type_catalog::builtin_types().size());
+    for (const auto& row : rows) {
+        const auto type_oid = static_cast<oid>(std::stoul(*row[0]));
+        const auto entry = std::find_if(type_catalog::builtin_types().begin(), type_catalog::builtin_types().end(),
+                                        [&](const builtin_type& candidate) { return candidate.type_oid == type_oid; });
+        ASSERT_NE(entry, type_catalog::builtin_types().end());
+        EXPECT_EQ(*row[1], entry->name) << type_oid;
+        EXPECT_EQ((*row[2])[0], entry->category) << type_oid;
+        EXPECT_EQ(*row[3], std::to_string(entry->element_oid)) << type_oid;
+        if (entry->element_oid != 0) {
+            EXPECT_EQ((*row[4])[0], entry->delimiter) << type_oid;
         }
     }
 }

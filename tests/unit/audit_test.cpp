@@ -169,8 +169,9 @@ protected:
     principal outsider_;
 };
 
-// The encoding is documented so that an auditor can recompute a hash with sqlite3 and sha256sum alone; this
-// locks it byte for byte (the expected hash was computed with Python's hashlib, not with our code).
+// The encoding is documented so that an auditor can recompute a hash with sqlite3 and b2sum alone; this
+// locks it byte for byte (the expected hash was computed with b2sum -l 256 and Python's hashlib, not with our
+// code).
 TEST(audit_chain, canonical_encoding_and_hash_match_the_documented_format) {
     store::audit_record record;
     record.id = 7;
@@ -194,11 +195,11 @@ TEST(audit_chain, canonical_encoding_and_hash_match_the_documented_format) {
         "5:query,15:SELECT 1, 'a,b',16:a1b2c3d4e5f60718,24:2026-11-22T00:16:33.100Z,2:23,1:1,2:ok,~9:127.0.0."
         "1,2:{},64:0000000000000000000000000000000000000000000000000000000000000000,");
     EXPECT_EQ(store::compute_audit_hash(record),
-              "9e32bf9f01e9b10d294af8ed432857e8ba834dcbc2769463898d7280e0b71ffa");
+              "33dd01b570d78693653d122471717f895d71d262061f28b1f636fae4288a4686");
     // The hash field itself is not hashed: a record's hash is a function of its content alone.
     record.hash = "anything";
     EXPECT_EQ(store::compute_audit_hash(record),
-              "9e32bf9f01e9b10d294af8ed432857e8ba834dcbc2769463898d7280e0b71ffa");
+              "33dd01b570d78693653d122471717f895d71d262061f28b1f636fae4288a4686");
 }
 
 // Without lengths, moving a character from one field to the next, or a NULL becoming an empty text, would

@@ -323,9 +323,9 @@ TEST(postgres_stored_config, patch_keeps_absent_fields_and_the_stored_password) 
     auto current = parse_job_inputs(valid_fields());
     ASSERT_TRUE(current);
 
-    auto merged = merge_job_inputs(*current, json(R"({"port": 6543, "schema": "sales"})"));
+    auto merged = merge_job_inputs(*current, json(R"({"user": "analyst", "schema": "sales"})"));
     ASSERT_TRUE(merged) << merged.error().message;
-    EXPECT_EQ(merged->port, 6543);
+    EXPECT_EQ(merged->user, "analyst");
     EXPECT_EQ(merged->schema, "sales");
     EXPECT_EQ(merged->host, "db.example.com");
     EXPECT_EQ(merged->password, "s3cret-pw");
@@ -343,13 +343,27 @@ TEST(postgres_stored_config, patch_keeps_absent_fields_and_the_stored_password) 
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().field, "job_inputs.sslmode");
 
-    auto from_string = merge_job_inputs(*current, json(R"({"connection_string": "postgresql://v@other:5999/x"})"));
+    auto from_string = merge_job_inputs(*current, json(R"({"connection_string": "postgresql://v@db.example.com/x"})"));
     ASSERT_TRUE(from_string) << from_string.error().message;
-    EXPECT_EQ(from_string->host, "other");
     EXPECT_EQ(from_string->user, "v");
-    EXPECT_EQ(from_string->port, 5999);
+    EXPECT_EQ(from_string->database, "x");
     EXPECT_EQ(from_string->schema, "public");
     EXPECT_EQ(from_string->password, "s3cret-pw");
+}
+
+// Protects: an editor of a source cannot make MetaHog send its stored password to a server of their choosing.
+TEST(postgres_stored_config, a_new_host_or_port_needs_the_password_again) {
+    auto current = parse_job_inputs(valid_fields());
+    ASSERT_TRUE(current);
+    for (const char* patch : {R"({"host": "attacker.example"})", R"({"port": 6543})",
+                              R"({"connection_string": "postgresql://v@other:5999/x"})"}) {
+        auto moved = merge_job_inputs(*current, json(patch));
+        ASSERT_FALSE(moved) << patch;
+        EXPECT_EQ(moved.error().field, "job_inputs.password") << patch;
+    }
+    auto with_password = merge_job_inputs(*current, json(R"({"host": "other.example", "password": "pw2"})"));
+    ASSERT_TRUE(with_password) << with_password.error().message;
+    EXPECT_EQ(with_password->password, "pw2");
 }
 
 // Protects: a changed config (the password included) gets a new pool; an unchanged one keeps its pool.

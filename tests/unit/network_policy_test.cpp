@@ -22,7 +22,9 @@ network_policy policy_with(const std::vector<std::string>& allow, const std::vec
     return *std::move(made);
 }
 
-network_policy default_policy() { return policy_with({}, {}); }
+network_policy default_policy() {
+    return policy_with({}, {});
+}
 
 // The refusal for text:port, or a failure message when it was allowed.
 ::testing::AssertionResult refused(const network_policy& policy, const std::string& text,
@@ -32,7 +34,8 @@ network_policy default_policy() { return policy_with({}, {}); }
         return ::testing::AssertionFailure() << text << " port " << port << " was allowed";
     }
     if (verdict.error().code != error_code::forbidden) {
-        return ::testing::AssertionFailure() << text << " refused with code " << to_string(verdict.error().code);
+        return ::testing::AssertionFailure()
+               << text << " refused with code " << to_string(verdict.error().code);
     }
     return ::testing::AssertionSuccess() << verdict.error().message;
 }
@@ -54,18 +57,20 @@ std::string refusal_message(const network_policy& policy, const std::string& tex
 
 // Every IPv4 address the defaults refuse, one or more per refused range, including range edges.
 const std::vector<std::string> refused_v4 = {
-    "0.0.0.0",         "0.1.2.3",         "0.255.255.255",  "169.254.169.254", "169.254.0.1",
-    "169.254.255.255", "169.254.170.2",   "100.100.100.200", "168.63.129.16",  "255.255.255.255",
+    "0.0.0.0",         "0.1.2.3",         "0.255.255.255",   "169.254.169.254", "169.254.0.1",
+    "169.254.255.255", "169.254.170.2",   "100.100.100.200", "168.63.129.16",   "255.255.255.255",
     "224.0.0.1",       "239.255.255.250", "240.0.0.1",       "254.1.2.3",
 };
 
-// --- Defaults ------------------------------------------------------------------------------------------------
+// --- Defaults
+// ------------------------------------------------------------------------------------------------
 
 // The cloud metadata service is the classic SSRF target: its message must say what it is and that we refuse.
 TEST(network_policy_defaults, refuses_cloud_metadata_with_the_documented_message) {
-    EXPECT_EQ(refusal_message(default_policy(), "169.254.169.254"),
-              "169.254.169.254 is a link-local address (cloud metadata services live there); MetaHog refuses to "
-              "connect to it");
+    EXPECT_EQ(
+        refusal_message(default_policy(), "169.254.169.254"),
+        "169.254.169.254 is a link-local address (cloud metadata services live there); MetaHog refuses to "
+        "connect to it");
 }
 
 // Each refused IPv4 range, so a user can never point a source at them.
@@ -102,7 +107,8 @@ TEST(network_policy_defaults, refuses_metadata_addresses_outside_link_local) {
 
 TEST(network_policy_defaults, refuses_ipv6_link_local_multicast_and_unspecified) {
     const auto policy = default_policy();
-    for (const char* text : {"fe80::1", "fe80::a9fe:a9fe", "febf:ffff::1", "ff02::1", "ff05::2", "ff0e::1", "::"}) {
+    for (const char* text :
+         {"fe80::1", "fe80::a9fe:a9fe", "febf:ffff::1", "ff02::1", "ff05::2", "ff0e::1", "::"}) {
         EXPECT_TRUE(refused(policy, text)) << text;
     }
     EXPECT_NE(refusal_message(policy, "::").find("unspecified"), std::string::npos);
@@ -132,15 +138,15 @@ TEST(network_policy_defaults, range_edges_are_exact) {
 // Self-hosted users query databases on localhost and their own network: those stay allowed by default.
 TEST(network_policy_defaults, allows_loopback_private_and_public_addresses) {
     const auto policy = default_policy();
-    for (const char* text :
-         {"127.0.0.1", "127.255.255.254", "::1", "::ffff:127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.254",
-          "192.168.1.10", "100.64.0.1", "fd12:3456::1", "fc00::1", "8.8.8.8", "2606:4700::1111",
-          "::ffff:10.0.0.5"}) {
+    for (const char* text : {"127.0.0.1", "127.255.255.254", "::1", "::ffff:127.0.0.1", "10.1.2.3",
+                             "172.16.0.1", "172.31.255.254", "192.168.1.10", "100.64.0.1", "fd12:3456::1",
+                             "fc00::1", "8.8.8.8", "2606:4700::1111", "::ffff:10.0.0.5"}) {
         EXPECT_TRUE(allowed(policy, text)) << text;
     }
 }
 
-// --- Embedded IPv4 (NAT64, 6to4, Teredo, SIIT) ----------------------------------------------------------------
+// --- Embedded IPv4 (NAT64, 6to4, Teredo, SIIT)
+// ----------------------------------------------------------------
 
 // IPv6-only networks reach IPv4 databases through NAT64 (64:ff9b::/96): a public embedded address must work.
 TEST(network_policy_embedded, nat64_to_a_public_address_is_allowed) {
@@ -163,7 +169,8 @@ TEST(network_policy_embedded, obsolete_tunnel_prefixes_are_refused_by_default) {
     const auto policy = default_policy();
     EXPECT_NE(refusal_message(policy, "2002:a9fe:a9fe::1").find("6to4"), std::string::npos);
     EXPECT_TRUE(refused(policy, "2002:0808:0808::1"));
-    EXPECT_NE(refusal_message(policy, "2001:0:4136:e378:8000:63bf:3fff:fdd2").find("Teredo"), std::string::npos);
+    EXPECT_NE(refusal_message(policy, "2001:0:4136:e378:8000:63bf:3fff:fdd2").find("Teredo"),
+              std::string::npos);
     EXPECT_TRUE(refused(policy, "::ffff:0:169.254.169.254"));
     EXPECT_TRUE(refused(policy, "::ffff:0:8.8.8.8"));
     EXPECT_TRUE(refused(policy, "::8.8.8.8"));
@@ -186,7 +193,8 @@ TEST(network_policy_embedded, allowing_a_tunnel_range_still_judges_the_embedded_
     EXPECT_TRUE(refused(policy, "64:ff9b::169.254.169.254"));
 }
 
-// --- Allow and deny -------------------------------------------------------------------------------------------
+// --- Allow and deny
+// -------------------------------------------------------------------------------------------
 
 TEST(network_policy_lists, deny_refuses_a_network_and_names_it) {
     const auto policy = policy_with({}, {"10.0.0.0/8"});
@@ -261,7 +269,8 @@ TEST(network_policy_lists, bare_addresses_mean_single_hosts) {
     EXPECT_TRUE(allowed(policy, "fd00::8"));
 }
 
-// --- Own endpoint ---------------------------------------------------------------------------------------------
+// --- Own endpoint
+// ---------------------------------------------------------------------------------------------
 
 // A source pointed at MetaHog's own HTTP port would make the server talk to itself.
 TEST(network_policy_own_endpoint, refuses_the_exact_listening_address_and_port) {
@@ -308,13 +317,19 @@ TEST(network_policy_own_endpoint, allow_does_not_open_the_own_endpoint) {
     EXPECT_TRUE(refused(policy, "127.0.0.1", 8000));
 }
 
-// --- CIDR parsing ---------------------------------------------------------------------------------------------
+// --- CIDR parsing
+// ---------------------------------------------------------------------------------------------
 
 TEST(network_policy_parse, accepts_well_formed_networks_in_canonical_form) {
     const std::vector<std::pair<std::string, std::string>> cases = {
-        {"10.0.0.0/8", "10.0.0.0/8"},       {"::1/128", "::1/128"},         {"0.0.0.0/0", "0.0.0.0/0"},
-        {"::/0", "::/0"},                   {"192.168.1.7", "192.168.1.7/32"}, {"2001:DB8::/32", "2001:db8::/32"},
-        {"::ffff:10.0.0.0/104", "10.0.0.0/8"}, {"fe80::/10", "fe80::/10"},
+        {"10.0.0.0/8", "10.0.0.0/8"},
+        {"::1/128", "::1/128"},
+        {"0.0.0.0/0", "0.0.0.0/0"},
+        {"::/0", "::/0"},
+        {"192.168.1.7", "192.168.1.7/32"},
+        {"2001:DB8::/32", "2001:db8::/32"},
+        {"::ffff:10.0.0.0/104", "10.0.0.0/8"},
+        {"fe80::/10", "fe80::/10"},
     };
     for (const auto& [text, canonical] : cases) {
         const auto parsed = ip_network::parse(text);
@@ -325,9 +340,10 @@ TEST(network_policy_parse, accepts_well_formed_networks_in_canonical_form) {
 
 // A typo in a deny list must stop start-up with a message, not silently protect the wrong range.
 TEST(network_policy_parse, refuses_malformed_networks_with_a_message) {
-    for (const char* text : {"", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/8x",
-                             "10.0.0.0/8/8", "10.0.0.0/0008", "300.0.0.0/8", "10.0.0/8", "hello", " 10.0.0.0/8",
-                             "10.0.0.0/8 ", "fe80::1%eth0/64", "/8", "010.0.0.0/8", "10.0.0.0 /8"}) {
+    for (const char* text :
+         {"", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/8x",
+          "10.0.0.0/8/8", "10.0.0.0/0008", "300.0.0.0/8", "10.0.0/8", "hello", " 10.0.0.0/8", "10.0.0.0/8 ",
+          "fe80::1%eth0/64", "/8", "010.0.0.0/8", "10.0.0.0 /8"}) {
         const auto parsed = ip_network::parse(text);
         ASSERT_FALSE(parsed) << "accepted \"" << text << "\"";
         EXPECT_EQ(parsed.error().code, error_code::invalid_input) << text;
@@ -339,7 +355,8 @@ TEST(network_policy_parse, refuses_malformed_networks_with_a_message) {
 TEST(network_policy_parse, host_bits_after_the_prefix_are_refused_with_a_suggestion) {
     const auto parsed = ip_network::parse("10.0.0.1/8");
     ASSERT_FALSE(parsed);
-    EXPECT_NE(parsed.error().message.find("did you mean 10.0.0.0/8?"), std::string::npos) << parsed.error().message;
+    EXPECT_NE(parsed.error().message.find("did you mean 10.0.0.0/8?"), std::string::npos)
+        << parsed.error().message;
     const auto v6 = ip_network::parse("fe80::1/10");
     ASSERT_FALSE(v6);
     EXPECT_NE(v6.error().message.find("fe80::/10"), std::string::npos) << v6.error().message;
@@ -356,14 +373,16 @@ TEST(network_policy_parse, make_names_the_list_and_entry) {
     EXPECT_EQ(bad_allow.error().message.rfind("allow entry 2: ", 0), 0u) << bad_allow.error().message;
 }
 
-// --- Host strings before resolution ---------------------------------------------------------------------------
+// --- Host strings before resolution
+// ---------------------------------------------------------------------------
 
 TEST(network_policy_host, accepts_names_and_ip_literals) {
     for (const std::string& host :
          {std::string("db.example.com"), std::string("localhost"), std::string("db"), std::string("my_db"),
           std::string("postgres-primary.internal"), std::string("db.example.com."), std::string("127.0.0.1"),
-          std::string("::1"), std::string("2001:db8::1"), std::string("::ffff:10.0.0.1"), std::string("3f2a9c1b2d4e"),
-          std::string(63, 'a') + ".example", std::string("db1.2ndquadrant.com")}) {
+          std::string("::1"), std::string("2001:db8::1"), std::string("::ffff:10.0.0.1"),
+          std::string("3f2a9c1b2d4e"), std::string(63, 'a') + ".example",
+          std::string("db1.2ndquadrant.com")}) {
         const auto checked = network_policy::check_host(host);
         EXPECT_TRUE(checked) << host << ": " << (checked ? "" : checked.error().message);
     }
@@ -380,12 +399,36 @@ TEST(network_policy_host, accepts_names_and_ip_literals) {
 // Each of these would make libpq connect somewhere other than one checked TCP address.
 TEST(network_policy_host, refuses_socket_paths_host_lists_and_malformed_names) {
     const std::vector<std::string> hosts = {
-        "",                       "/var/run/postgresql", "/tmp",        "@abstract-socket", "db1,db2",
-        "db example",             "db\n",                "db;rm -rf",   "[::1]",            "fe80::1%eth0",
-        "-db",                    "db-",                 "a..b",        ".db",              std::string(64, 'a') + ".com",
-        std::string(254, 'a'),    "db:5432",             "db/x",        "db\\x",            std::string("db\0x", 4),
-        "\xc3\xa9xample.com",     "127.1",               "2130706433",  "0x7f.1",           "0x7f000001",
-        "1.2.3.4.5",              "1.2.3.04",            "10.0.0.1.",   "db..",             "*.example.com",
+        "",
+        "/var/run/postgresql",
+        "/tmp",
+        "@abstract-socket",
+        "db1,db2",
+        "db example",
+        "db\n",
+        "db;rm -rf",
+        "[::1]",
+        "fe80::1%eth0",
+        "-db",
+        "db-",
+        "a..b",
+        ".db",
+        std::string(64, 'a') + ".com",
+        std::string(254, 'a'),
+        "db:5432",
+        "db/x",
+        "db\\x",
+        std::string("db\0x", 4),
+        "\xc3\xa9xample.com",
+        "127.1",
+        "2130706433",
+        "0x7f.1",
+        "0x7f000001",
+        "1.2.3.4.5",
+        "1.2.3.04",
+        "10.0.0.1.",
+        "db..",
+        "*.example.com",
     };
     for (const auto& host : hosts) {
         const auto checked = network_policy::check_host(host);

@@ -68,7 +68,8 @@ result<void> run_query(rate_limits& limits, std::int64_t user, std::int64_t team
     return {};
 }
 
-// --- Token buckets --------------------------------------------------------------------------------------------
+// --- Token buckets
+// --------------------------------------------------------------------------------------------
 
 // A quiet user may spend the whole burst at once, and not one query more.
 TEST(rate_limits_buckets, a_fresh_user_gets_exactly_the_burst) {
@@ -292,7 +293,8 @@ TEST(rate_limits_buckets, a_zero_rate_means_unlimited) {
     EXPECT_EQ(limits.tracked_entries(), 0u);
 }
 
-// --- Memory ---------------------------------------------------------------------------------------------------
+// --- Memory
+// ---------------------------------------------------------------------------------------------------
 
 // Buckets that have refilled completely are dropped, so memory follows recent activity, not all users ever.
 TEST(rate_limits_memory, refilled_buckets_are_evicted) {
@@ -334,7 +336,8 @@ TEST(rate_limits_memory, buckets_still_refilling_are_kept) {
     }
 }
 
-// --- Concurrency ----------------------------------------------------------------------------------------------
+// --- Concurrency
+// ----------------------------------------------------------------------------------------------
 
 TEST(rate_limits_concurrency, a_user_may_run_only_the_cap_at_once) {
     fake_clock clock;
@@ -418,7 +421,8 @@ TEST(rate_limits_concurrency, a_busy_refusal_spends_no_token_and_no_slot) {
     EXPECT_TRUE(run_query(limits, 2));  // both of user 2's tokens were still there
 }
 
-// --- Permits --------------------------------------------------------------------------------------------------
+// --- Permits
+// --------------------------------------------------------------------------------------------------
 
 TEST(rate_limits_permits, released_on_destruction) {
     fake_clock clock;
@@ -436,7 +440,8 @@ TEST(rate_limits_permits, released_on_destruction) {
     EXPECT_EQ(limits.tracked_entries(), 0u);
 }
 
-// Moving a permit (into a coroutine frame, a container) keeps exactly one slot; the moved-from one gives none back.
+// Moving a permit (into a coroutine frame, a container) keeps exactly one slot; the moved-from one gives none
+// back.
 TEST(rate_limits_permits, moving_transfers_the_slot_exactly_once) {
     fake_clock clock;
     auto limits = make_limits(nothing_limited(), clock);
@@ -496,7 +501,8 @@ TEST(rate_limits_permits, a_permit_may_outlive_its_limiter) {
     EXPECT_FALSE(permit->holds_slot());
 }
 
-// --- Settings -------------------------------------------------------------------------------------------------
+// --- Settings
+// -------------------------------------------------------------------------------------------------
 
 TEST(rate_limits_settings, refuses_impossible_settings_naming_them) {
     auto zero_burst = nothing_limited();
@@ -528,7 +534,8 @@ TEST(rate_limits_settings, defaults_admit_an_ordinary_user) {
     }
 }
 
-// --- Threads --------------------------------------------------------------------------------------------------
+// --- Threads
+// --------------------------------------------------------------------------------------------------
 
 // Several I/O threads acquire and release at once: caps are never exceeded, and every slot comes back.
 TEST(rate_limits_threads, many_threads_never_exceed_caps_and_end_at_zero) {
@@ -577,8 +584,8 @@ TEST(rate_limits_threads, many_threads_never_exceed_caps_and_end_at_zero) {
             for (int iteration = 0; iteration < iterations; ++iteration) {
                 const auto user = static_cast<std::size_t>((worker + iteration) % users);
                 const auto source = static_cast<std::size_t>((worker * 7 + iteration) % sources);
-                auto permit = limits.acquire(static_cast<std::int64_t>(user), static_cast<std::int64_t>(user % 2),
-                                             source_ids[source]);
+                auto permit = limits.acquire(static_cast<std::int64_t>(user),
+                                             static_cast<std::int64_t>(user % 2), source_ids[source]);
                 if (!permit) {
                     ++refused;
                     continue;
@@ -586,7 +593,8 @@ TEST(rate_limits_threads, many_threads_never_exceed_caps_and_end_at_zero) {
                 ++admitted;
                 const int user_count = ++running_by_user[user];
                 const int source_count = ++running_by_source[source];
-                if (user_count > static_cast<int>(per_user_cap) || source_count > static_cast<int>(per_source_cap)) {
+                if (user_count > static_cast<int>(per_user_cap) ||
+                    source_count > static_cast<int>(per_source_cap)) {
                     ++over_cap;
                 }
                 running_query query{*std::move(permit), user, source};

@@ -9,7 +9,9 @@
 #include <string>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -107,6 +109,36 @@ cancel_service::~cancel_service() {
     workers_.join();
 }
 
+namespace {
+
+// Runs PQcancel on the worker pool and completes on the caller's executor. A plain initiation, not a lambda
+// coroutine handed to co_spawn: g++ 12 destroys such a lambda's captures once too often.
+template <class token_type>
+auto async_cancel(asio::thread_pool& workers, std::shared_ptr<pg_query_control> control, PGcancel* handle,
+                  token_type&& token) {
+    return asio::async_initiate<token_type, void(result<void>)>(
+        [&workers](auto handler, std::shared_ptr<pg_query_control> owner, PGcancel* cancel_handle) {
+            auto caller = asio::make_work_guard(asio::get_associated_executor(handler));
+            asio::post(workers, [handler = std::move(handler), caller = std::move(caller), owner = std::move(owner),
+                                 cancel_handle]() mutable {
+                char reason[256] = {};
+                const int accepted = PQcancel(cancel_handle, reason, sizeof reason);
+                owner->end_cancel();
+                result<void> outcome;
+                if (accepted == 0) {
+                    outcome = make_error(error_code::unavailable, std::string("sending the cancel failed: ") + reason);
+                }
+                auto executor = caller.get_executor();
+                asio::dispatch(executor, [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
+                    std::move(handler)(std::move(outcome));
+                });
+            });
+        },
+        token, std::move(control), handle);
+}
+
+}  // namespace
+
 asio::awaitable<result<void>> cancel_service::send_cancel(std::shared_ptr<pg_query_control> control) {
     PGcancel* handle = control->begin_cancel();
     if (handle == nullptr) {
@@ -114,19 +146,7 @@ asio::awaitable<result<void>> cancel_service::send_cancel(std::shared_ptr<pg_que
     }
     // PQcancel opens a connection to the server and waits for it to close: blocking, so off the I/O thread. The
     // PGcancel it reads stays alive with `control`, which the worker holds.
-    auto sent = co_await asio::co_spawn(
-        workers_,
-        [control, handle]() -> asio::awaitable<result<void>> {
-            char reason[256] = {};
-            const int accepted = PQcancel(handle, reason, sizeof reason);
-            control->end_cancel();
-            if (accepted == 0) {
-                co_return make_error(error_code::unavailable, std::string("sending the cancel failed: ") + reason);
-            }
-            co_return result<void>();
-        },
-        asio::use_awaitable);
-    co_return sent;
+    co_return co_await async_cancel(workers_, std::move(control), handle, asio::use_awaitable);
 }
 
 void cancel_service::cancel_detached(pg_cancel_ptr handle) {

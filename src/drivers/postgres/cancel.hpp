@@ -48,11 +48,12 @@ public:
     };
     snapshot state() const;
 
-private:
-    friend class cancel_service;
-    // Canceller side: marks the request and takes the handle to send it with (null unless running).
+    // Canceller side (cancel_service): marks the request and lends the handle to send it with (null unless the
+    // statement is running and no other request is under way); end_cancel once it has been sent.
     PGcancel* begin_cancel();
     void end_cancel();
+
+private:
 
     mutable std::mutex mutex_;
     pg_cancel_ptr cancel_handle_;

@@ -487,6 +487,14 @@ result<connection_config> merge_job_inputs(const connection_config& current, con
         return parse_fields(inputs);
     }();
     if (merged && keep_password && merged->password.empty()) {
+        // Whoever may edit a source must not be able to make MetaHog send its stored password to a server of
+        // their choosing: a new address needs the password again.
+        if (!current.password.empty() && (merged->host != current.host || merged->port != current.port)) {
+            return make_error(error_code::invalid_input,
+                              "job_inputs.password is required when the host or port changes: MetaHog never "
+                              "sends a stored password to a different server",
+                              "job_inputs.password");
+        }
         merged->password = current.password;
     }
     return merged;

@@ -25,6 +25,7 @@ public:
 
     // One pool per source id; the query engine checks connections out of it.
     pool_registry& pools() noexcept { return pools_; }
+    void maintain() override { pools_.prune_idle(); }
 
     // ---- Query engine: defined in postgres_driver_queries.cpp, implemented by query_engine ------------------
     std::shared_ptr<query_control> make_query_control() override;
