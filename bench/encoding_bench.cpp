@@ -1,5 +1,6 @@
-// Throughput of what every row of every response goes through: value rendering (to_json rules) and the encoders
-// (JSON objects and arrays, CSV, NDJSON), on a typical 10-column row. Run: build/bench/encoding_bench.
+// Throughput of what every row of every response goes through: value rendering (to_json rules) and the
+// encoders (JSON objects and arrays, CSV, NDJSON), on a typical 10-column row. Run:
+// build/bench/encoding_bench.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -95,16 +96,16 @@ void encode_rows(benchmark::State& state, make_encoder make) {
 
 void json_objects(benchmark::State& state) {
     encode_rows(state, [](encoding::chunk_consumer consumer) {
-        return std::make_unique<encoding::json_response_encoder>(encoding::json_row_format::objects,
-                                                                 encoding::encoder_limits{}, std::move(consumer));
+        return std::make_unique<encoding::json_response_encoder>(
+            encoding::json_row_format::objects, encoding::encoder_limits{}, std::move(consumer));
     });
 }
 BENCHMARK(json_objects);
 
 void json_arrays(benchmark::State& state) {
     encode_rows(state, [](encoding::chunk_consumer consumer) {
-        return std::make_unique<encoding::json_response_encoder>(encoding::json_row_format::arrays,
-                                                                 encoding::encoder_limits{}, std::move(consumer));
+        return std::make_unique<encoding::json_response_encoder>(
+            encoding::json_row_format::arrays, encoding::encoder_limits{}, std::move(consumer));
     });
 }
 BENCHMARK(json_arrays);

@@ -5,15 +5,14 @@
 #include <benchmark/benchmark.h>
 #include <libpq-fe.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "drivers/postgres/connection_pool.hpp"
 #include "drivers/postgres/query_engine.hpp"
@@ -59,8 +58,8 @@ std::optional<server> find_server() {
 }
 
 std::string conninfo(const server& target, const char* dbname) {
-    return "host=" + target.host + " port=" + std::to_string(target.port) + " user=postgres dbname=" + dbname +
-           " password=" + target.password;
+    return "host=" + target.host + " port=" + std::to_string(target.port) +
+           " user=postgres dbname=" + dbname + " password=" + target.password;
 }
 
 bool exec(PGconn* conn, const std::string& sql) {
@@ -103,7 +102,8 @@ void copy_reference(benchmark::State& state, server target) {
     std::size_t bytes = 0;
     for (auto _ : state) {
         PGconn* conn = PQconnectdb(conninfo(target, database).c_str());
-        PGresult* started = PQexec(conn, (std::string("COPY (") + query + ") TO STDOUT (FORMAT csv, HEADER)").c_str());
+        PGresult* started =
+            PQexec(conn, (std::string("COPY (") + query + ") TO STDOUT (FORMAT csv, HEADER)").c_str());
         PQclear(started);
         char* chunk = nullptr;
         int length = 0;

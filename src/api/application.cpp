@@ -9,14 +9,20 @@
 namespace metahog::api {
 
 application::application(settings config_in, std::unique_ptr<store::metadata_store> store_in,
-                         security::master_key key_in)
+                         security::master_key key_in, security::network_policy network_in,
+                         services::rate_limits limits_in)
     : config(std::move(config_in)),
       store(std::move(store_in)),
       key(std::move(key_in)),
-      registry(drivers::make_default_registry(config.query)),
+      network(std::make_shared<security::network_policy>(std::move(network_in))),
+      limits(std::move(limits_in)),
+      registry(drivers::make_default_registry(
+          config.query, [policy = network](const boost::asio::ip::address& address, std::uint16_t port) {
+              return policy->check(address, port);
+          })),
       identity(*store, key, config.server.session_lifetime),
       sources(*store, key, registry, config.query.connect_timeout),
-      queries(sources, config.query, sql::query_policy::defaults()),
+      queries(sources, limits, config.query, sql::query_policy::defaults()),
       files(find_web_root(config)) {}
 
 std::filesystem::path find_web_root(const settings& config) {
@@ -41,11 +47,20 @@ result<std::unique_ptr<application>> open_data_dir(settings config) {
     if (!key) {
         return std::move(key).error();
     }
+    auto network = security::network_policy::make(config.network.allow, config.network.deny);
+    if (!network) {
+        return std::move(network).error();
+    }
+    auto limits = services::rate_limits::make(config.limits);
+    if (!limits) {
+        return std::move(limits).error();
+    }
     auto store = store::open_sqlite_store(config.data_dir / "metahog.db");
     if (!store) {
         return std::move(store).error();
     }
-    return std::make_unique<application>(std::move(config), std::move(*store), std::move(*key));
+    return std::make_unique<application>(std::move(config), std::move(*store), std::move(*key),
+                                         std::move(*network), std::move(*limits));
 }
 
 result<std::unique_ptr<application>> make_application(settings config) {

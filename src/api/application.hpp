@@ -17,20 +17,25 @@
 #include "http/router.hpp"
 #include "http/static_files.hpp"
 #include "security/master_key.hpp"
+#include "security/network_policy.hpp"
 #include "services/identity_service.hpp"
 #include "services/query_service.hpp"
+#include "services/rate_limits.hpp"
 #include "services/sources_service.hpp"
 #include "store/metadata_store.hpp"
 
 namespace metahog::api {
 
 struct application {
-    explicit application(settings config_in, std::unique_ptr<store::metadata_store> store_in,
-                         security::master_key key_in);
+    application(settings config_in, std::unique_ptr<store::metadata_store> store_in, security::master_key key_in,
+                security::network_policy network_in, services::rate_limits limits_in);
 
     settings config;
     std::unique_ptr<store::metadata_store> store;
     security::master_key key;
+    // Shared with the drivers, which check every address they connect to against it.
+    std::shared_ptr<security::network_policy> network;
+    services::rate_limits limits;
     drivers::driver_registry registry;
     services::identity_service identity;
     services::sources_service sources;

@@ -152,6 +152,55 @@ void add_query_routes(application& app) {
                        co_return response;
                    });
 
+    add_team_route(app, verb::post, "direct_query/export", minimum_role::member,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto body = json_body(call.http);
+                       if (!body) {
+                           co_return std::move(body).error();
+                       }
+                       using export_format = services::query_service::export_format;
+                       export_format format = export_format::csv;
+                       const json::value* requested = body->if_contains("format");
+                       if (requested != nullptr && requested->is_string() && requested->as_string() == "ndjson") {
+                           format = export_format::ndjson;
+                       } else if (requested != nullptr &&
+                                  !(requested->is_string() && requested->as_string() == "csv")) {
+                           co_return make_error(error_code::invalid_input, "format must be \"csv\" or \"ndjson\"",
+                                                "format");
+                       }
+                       // execute's "format" (objects/arrays) means something else here: parse without it.
+                       body->erase("format");
+                       auto request = services::parse_query_request(*body);
+                       if (!request) {
+                           co_return std::move(request).error();
+                       }
+                       request->team_id = call.team_id;
+                       request->user_id = call.who.user_id;
+                       if (request->client_query_id.empty()) {
+                           request->client_query_id = "server-" + security::new_uuid();
+                       }
+                       co_await cancel_when_client_leaves(app, call, *request);
+                       auto job = co_await app.queries.prepare_export(*request, format);
+                       if (!job) {
+                           co_return std::move(job).error();
+                       }
+                       http::outgoing response;
+                       const bool csv = format == export_format::csv;
+                       response.content_type = csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
+                       response.headers.emplace_back(
+                           "Content-Disposition",
+                           std::string("attachment; filename=\"query-result.") + (csv ? "csv" : "ndjson") + "\"");
+                       response.headers.emplace_back("Cache-Control", "no-store");
+                       response.stream = [&app, job = *job](http::chunk_writer& writer)
+                           -> boost::asio::awaitable<result<void>> {
+                           co_return co_await app.queries.run_export(
+                               *job, [&writer](std::string_view chunk) -> boost::asio::awaitable<bool> {
+                                   co_return static_cast<bool>(co_await writer.write(chunk));
+                               });
+                       };
+                       co_return response;
+                   });
+
     add_team_route(app, verb::post, "direct_query/explain", minimum_role::member,
                    [&app](team_call& call) -> awaitable_result {
                        auto request = query_request_of(call);

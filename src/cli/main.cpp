@@ -74,6 +74,8 @@ int serve(const common_options& options, const std::string& listen) {
     if (!endpoint) {
         return fail(endpoint.error());
     }
+    // MetaHog must never be pointed at itself: its own address and port are refused as a source.
+    (*app)->network->add_own_endpoint(endpoint->address(), endpoint->port());
     server.start();
     const std::string host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                          : endpoint->address().to_string();

@@ -68,6 +68,10 @@ public:
     // are valid only during the call.
     [[nodiscard]] virtual bool on_row(row_view row) = 0;
     virtual void on_end(const stream_end& end) = 0;
+
+    // False when the sink reads only `cell.text` (CSV): the driver may then skip rendering JSON, and `json`
+    // and `form` carry nothing but the null flag.
+    virtual bool wants_json() const noexcept { return true; }
 };
 
 }  // namespace metahog

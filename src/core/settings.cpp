@@ -64,7 +64,57 @@ const integer_setting integer_settings[] = {
      [](settings& s, std::int64_t v) { s.query.export_max_rows = static_cast<std::size_t>(v); }},
     {"query.pool_size_per_source", "METAHOG_POOL_SIZE_PER_SOURCE", 1, 1000,
      [](settings& s, std::int64_t v) { s.query.pool_size_per_source = static_cast<std::size_t>(v); }},
+    {"limits.user_queries_per_minute", "METAHOG_USER_QUERIES_PER_MINUTE", 0, 1'000'000,
+     [](settings& s, std::int64_t v) { s.limits.user_queries_per_minute = static_cast<std::uint32_t>(v); }},
+    {"limits.user_burst", "METAHOG_USER_BURST", 0, 1'000'000,
+     [](settings& s, std::int64_t v) { s.limits.user_burst = static_cast<std::uint32_t>(v); }},
+    {"limits.team_queries_per_minute", "METAHOG_TEAM_QUERIES_PER_MINUTE", 0, 10'000'000,
+     [](settings& s, std::int64_t v) { s.limits.team_queries_per_minute = static_cast<std::uint32_t>(v); }},
+    {"limits.team_burst", "METAHOG_TEAM_BURST", 0, 10'000'000,
+     [](settings& s, std::int64_t v) { s.limits.team_burst = static_cast<std::uint32_t>(v); }},
+    {"limits.max_running_per_user", "METAHOG_MAX_RUNNING_PER_USER", 0, 10'000,
+     [](settings& s, std::int64_t v) { s.limits.max_running_per_user = static_cast<std::uint32_t>(v); }},
+    {"limits.max_running_per_source", "METAHOG_MAX_RUNNING_PER_SOURCE", 0, 100'000,
+     [](settings& s, std::int64_t v) { s.limits.max_running_per_source = static_cast<std::uint32_t>(v); }},
 };
+
+// Lists of strings: a TOML array, or a comma-separated environment variable.
+struct list_setting {
+    std::string_view toml_path;
+    std::string_view env_var;
+    std::vector<std::string>& (*target)(settings&);
+};
+
+const list_setting list_settings[] = {
+    {"network.allow", "METAHOG_NETWORK_ALLOW", [](settings& s) -> std::vector<std::string>& {
+         return s.network.allow;
+     }},
+    {"network.deny", "METAHOG_NETWORK_DENY", [](settings& s) -> std::vector<std::string>& {
+         return s.network.deny;
+     }},
+};
+
+std::vector<std::string> split_list(std::string_view text) {
+    std::vector<std::string> items;
+    while (!text.empty()) {
+        const auto comma = text.find(',');
+        std::string_view item = text.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') {
+            item.remove_prefix(1);
+        }
+        while (!item.empty() && item.back() == ' ') {
+            item.remove_suffix(1);
+        }
+        if (!item.empty()) {
+            items.emplace_back(item);
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        text.remove_prefix(comma + 1);
+    }
+    return items;
+}
 
 struct text_setting {
     std::string_view toml_path;
@@ -125,6 +175,24 @@ result<void> apply_toml(settings& out, const toml::table& root, const std::strin
         }
         setting.store(out, *value);
     }
+    for (const auto& setting : list_settings) {
+        const toml::node_view node = root.at_path(setting.toml_path);
+        if (!node) {
+            continue;
+        }
+        const toml::array* items = node.as_array();
+        if (items == nullptr) {
+            return bad_setting(setting.toml_path, "in " + file + " must be an array of strings");
+        }
+        auto& target = setting.target(out);
+        target.clear();
+        for (const auto& item : *items) {
+            if (!item.is_string()) {
+                return bad_setting(setting.toml_path, "in " + file + " must be an array of strings");
+            }
+            target.push_back(*item.value<std::string>());
+        }
+    }
     for (const auto& setting : text_settings) {
         const toml::node_view node = root.at_path(setting.toml_path);
         if (!node) {
@@ -153,6 +221,11 @@ result<void> apply_environment(settings& out) {
                 return std::move(parsed).error();
             }
             setting.store(out, *parsed);
+        }
+    }
+    for (const auto& setting : list_settings) {
+        if (const char* value = std::getenv(std::string(setting.env_var).c_str())) {
+            setting.target(out) = split_list(value);
         }
     }
     for (const auto& setting : text_settings) {

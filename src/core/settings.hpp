@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -39,11 +40,33 @@ struct query_settings {
     std::size_t pool_size_per_source = 10;
 };
 
+// Where MetaHog may connect (security/network_policy): CIDR networks. `allow` lifts the built-in refusals
+// (link-local, metadata services, multicast…) for the networks it names; `deny` always wins.
+struct network_settings {
+    std::vector<std::string> allow;
+    std::vector<std::string> deny;
+};
+
+// Query rate and concurrency limits (services/rate_limits), keyed by user and team, never by connection or key.
+struct rate_limit_settings {
+    // Token buckets: the sustained rate, and the burst a user or team that has been quiet may spend at once
+    // (the bucket's capacity). A rate of 0 turns that bucket off.
+    std::uint32_t user_queries_per_minute = 120;
+    std::uint32_t user_burst = 20;
+    std::uint32_t team_queries_per_minute = 1200;
+    std::uint32_t team_burst = 100;
+    // Queries running at the same time; 0 turns the cap off.
+    std::uint32_t max_running_per_user = 4;
+    std::uint32_t max_running_per_source = 32;
+};
+
 struct settings {
     std::filesystem::path data_dir = "./metahog-data";
     std::string log_level = "info";
     server_settings server;
     query_settings query;
+    network_settings network;
+    rate_limit_settings limits;
 };
 
 // Reads the TOML file when `config_file` is non-empty (a missing named file is an error), then applies

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/json/object.hpp>
 
 #include "core/result.hpp"
@@ -55,11 +58,17 @@ struct execute_options {
     std::shared_ptr<query_control> control;  // optional
 };
 
+// Awaited by exports between batches, with no row in flight: the place for backpressure. A sink's chunk
+// consumer is synchronous, so it queues chunks; drain() awaits until the queue is written to the client and
+// returns false when the client is gone (the export then stops). Memory stays bounded by about one batch.
+using export_drain = std::function<boost::asio::awaitable<bool>()>;
+
 struct export_options {
     std::string_view sql;
     std::size_t max_rows = 10'000'000;  // the server's export cap: max_rows + 1 are fetched at most
     query_limits limits;
     std::shared_ptr<query_control> control;
+    export_drain drain;  // optional
 };
 
 struct explain_options {
@@ -126,6 +135,10 @@ struct schema_description {
 };
 
 // ---- end of the query engine vocabulary -------------------------------------------------------------------
+
+// Decides whether MetaHog may connect to a resolved address and port (the network guard, security/network_policy,
+// plugs in here). An error refuses it; empty allows everything.
+using address_check = std::function<result<void>(const boost::asio::ip::address&, std::uint16_t port)>;
 
 // A source's connection config as stored: `settings` are shown to users; `secrets` are sealed at rest and
 // never shown, logged or echoed.

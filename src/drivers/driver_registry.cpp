@@ -36,10 +36,11 @@ std::vector<std::string> driver_registry::list() const {
     return types;
 }
 
-driver_registry make_default_registry(const query_settings& settings) {
+driver_registry make_default_registry(const query_settings& settings, address_check check_address) {
     postgres::pool_options pools;
     pools.max_size = std::max<std::size_t>(1, settings.pool_size_per_source);
     pools.connect.connect_timeout = settings.connect_timeout;
+    pools.connect.check_address = std::move(check_address);
     driver_registry registry;
     auto added = registry.add(std::make_unique<postgres::postgres_driver>(std::move(pools)));
     if (!added) {

@@ -35,7 +35,7 @@ private:
 };
 
 // Every engine this build supports (Postgres), sized from the server's query settings (pool size per source,
-// connect timeout).
-driver_registry make_default_registry(const query_settings& settings = {});
+// connect timeout), with the network guard applied to every address they connect to.
+driver_registry make_default_registry(const query_settings& settings = {}, address_check check_address = {});
 
 }  // namespace metahog::drivers

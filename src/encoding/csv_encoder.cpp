@@ -48,7 +48,8 @@ void append_csv_field(std::string& out, const cell& value, bool single_column) {
     }
 }
 
-csv_encoder::csv_encoder(encoder_limits limits, chunk_consumer consumer, bool header, std::size_t flush_threshold)
+csv_encoder::csv_encoder(encoder_limits limits, chunk_consumer consumer, bool header,
+                         std::size_t flush_threshold)
     : encoder(limits, std::move(consumer), flush_threshold), header_(header) {}
 
 bool csv_encoder::on_columns(std::span<const column_info> columns) {

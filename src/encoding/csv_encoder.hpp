@@ -10,9 +10,9 @@
 
 namespace metahog::encoding {
 
-// Appends one field as COPY … CSV does: NULL is an empty unquoted field; a value is quoted when it is empty (so
-// that it differs from NULL), holds a comma, a double quote, CR or LF, or — in a single-column output — is
-// exactly `\.` (psql's end-of-data marker); inner quotes are doubled.
+// Appends one field as COPY … CSV does: NULL is an empty unquoted field; a value is quoted when it is empty
+// (so that it differs from NULL), holds a comma, a double quote, CR or LF, or — in a single-column output —
+// is exactly `\.` (psql's end-of-data marker); inner quotes are doubled.
 void append_csv_field(std::string& out, const cell& value, bool single_column);
 void append_csv_text(std::string& out, std::string_view text, bool single_column);
 
@@ -25,6 +25,7 @@ public:
     bool on_row(row_view row) override;
     // Hands over what is buffered. A failed stream gets no trailer: the transport must end it incompletely.
     void on_end(const stream_end& end) override;
+    bool wants_json() const noexcept override { return false; }
 
 private:
     bool header_;

@@ -6,7 +6,9 @@
 namespace metahog::encoding {
 
 encoder::encoder(encoder_limits limits, chunk_consumer consumer, std::size_t flush_threshold)
-    : limits_(limits), consumer_(std::move(consumer)), flush_threshold_(std::max<std::size_t>(flush_threshold, 1)) {
+    : limits_(limits),
+      consumer_(std::move(consumer)),
+      flush_threshold_(std::max<std::size_t>(flush_threshold, 1)) {
     // One chunk plus the row that overflows it, so a stream of ordinary rows never reallocates.
     buffer_.reserve(consumer_ ? flush_threshold_ + flush_threshold_ / 4 : 4096);
 }

@@ -19,7 +19,8 @@ struct encoder_limits {
     // Rows written at most; the first row past it marks the output truncated and stops the stream.
     std::size_t max_rows = std::numeric_limits<std::size_t>::max();
     // Bytes of output at most (flushed chunks included). A row that would pass it is not written: the output
-    // stops before it, marked truncated. Fixed framing may still make a zero-row output larger than a tiny cap.
+    // stops before it, marked truncated. Fixed framing may still make a zero-row output larger than a tiny
+    // cap.
     std::size_t max_bytes = std::numeric_limits<std::size_t>::max();
 };
 
@@ -51,8 +52,8 @@ protected:
     // Without a consumer everything stays in the buffer for take_output().
     encoder(encoder_limits limits, chunk_consumer consumer, std::size_t flush_threshold);
 
-    // Shared on_row frame: applies the caps around `write_row` (which appends one row to buffer_) and undoes a
-    // row that passed the byte cap. `reserve_tail` is the room the subclass needs after the last row.
+    // Shared on_row frame: applies the caps around `write_row` (which appends one row to buffer_) and undoes
+    // a row that passed the byte cap. `reserve_tail` is the room the subclass needs after the last row.
     template <class write_function>
     bool append_row(std::size_t reserve_tail, write_function&& write_row) {
         if (finished_ || consumer_gone_) {

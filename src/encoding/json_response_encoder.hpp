@@ -36,8 +36,8 @@ public:
 
 private:
     json_row_format format_;
-    // `"name":` for each column, with the separating comma from the second column on: written once per result,
-    // copied per row.
+    // `"name":` for each column, with the separating comma from the second column on: written once per
+    // result, copied per row.
     std::vector<std::string> keys_;
     std::size_t column_count_ = 0;
 };

@@ -47,20 +47,35 @@ std::size_t valid_utf8_length(std::string_view text, std::size_t index) noexcept
         const unsigned second = byte_at(1);
         const unsigned low = lead == 0xF0 ? 0x90 : 0x80;
         const unsigned high = lead == 0xF4 ? 0x8F : 0xBF;
-        return second >= low && second <= high && continuation(byte_at(2)) && continuation(byte_at(3)) ? 4 : 0;
+        return second >= low && second <= high && continuation(byte_at(2)) && continuation(byte_at(3)) ? 4
+                                                                                                       : 0;
     }
     return 0;
 }
 
 void append_escape(std::string& out, unsigned char byte) {
     switch (byte) {
-        case '"': out.append("\\\""); return;
-        case '\\': out.append("\\\\"); return;
-        case '\b': out.append("\\b"); return;
-        case '\f': out.append("\\f"); return;
-        case '\n': out.append("\\n"); return;
-        case '\r': out.append("\\r"); return;
-        case '\t': out.append("\\t"); return;
+        case '"':
+            out.append("\\\"");
+            return;
+        case '\\':
+            out.append("\\\\");
+            return;
+        case '\b':
+            out.append("\\b");
+            return;
+        case '\f':
+            out.append("\\f");
+            return;
+        case '\n':
+            out.append("\\n");
+            return;
+        case '\r':
+            out.append("\\r");
+            return;
+        case '\t':
+            out.append("\\t");
+            return;
         default: {
             constexpr std::string_view hex = "0123456789abcdef";
             const char escaped[6] = {'\\', 'u', '0', '0', hex[byte >> 4], hex[byte & 0xF]};

@@ -9,8 +9,8 @@
 
 namespace metahog::encoding {
 
-// Appends `text` as a JSON string, quotes included. Escapes like Postgres's escape_json (\" \\ \b \f \n \r \t,
-// other control characters as \u00XX); every byte sequence that is not valid UTF-8 becomes U+FFFD, so a
+// Appends `text` as a JSON string, quotes included. Escapes like Postgres's escape_json (\" \\ \b \f \n \r
+// \t, other control characters as \u00XX); every byte sequence that is not valid UTF-8 becomes U+FFFD, so a
 // SQL_ASCII database or a binary-ish text value cannot break the document.
 void append_json_string(std::string& out, std::string_view text);
 
@@ -24,9 +24,15 @@ bool is_json_number(std::string_view text) noexcept;
 // Appends a cell's JSON: `null`, its verbatim JSON, or its text as a JSON string.
 inline void append_json_cell(std::string& out, const cell& value) {
     switch (value.form) {
-        case json_form::null: out.append("null"); return;
-        case json_form::verbatim: out.append(value.json); return;
-        case json_form::string: append_json_string(out, value.json); return;
+        case json_form::null:
+            out.append("null");
+            return;
+        case json_form::verbatim:
+            out.append(value.json);
+            return;
+        case json_form::string:
+            append_json_string(out, value.json);
+            return;
     }
 }
 

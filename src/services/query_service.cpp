@@ -2,9 +2,14 @@
 #include "services/query_service.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <set>
 
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "encoding/csv_encoder.hpp"
+#include "encoding/ndjson_encoder.hpp"
 
 #include "sql/analyze.hpp"
 #include "sql/prefix.hpp"
@@ -110,8 +115,9 @@ private:
     bool registered_ = false;
 };
 
-query_service::query_service(sources_service& sources, query_settings settings, sql::query_policy policy)
-    : sources_(sources), settings_(std::move(settings)), policy_(std::move(policy)) {}
+query_service::query_service(sources_service& sources, rate_limits& limits, query_settings settings,
+                             sql::query_policy policy)
+    : sources_(sources), limits_(limits), settings_(std::move(settings)), policy_(std::move(policy)) {}
 
 error query_service::map_error_position(error failure, const sql::rewritten_sql& rewrite) {
     if (failure.position) {
@@ -154,7 +160,14 @@ boost::asio::awaitable<result<query_service::prepared>> query_service::prepare(c
         }
     }
 
+    // Limits are per user and team, whatever connection or API key the request came through.
+    auto permit = limits_.acquire(request.user_id, request.team_id, source->record.id);
+    if (!permit) {
+        co_return std::move(permit).error();
+    }
+
     prepared ready;
+    ready.permit = std::move(*permit);
     ready.sql = rewrite->sql;
     ready.rewrite = std::move(*rewrite);
     ready.source = std::move(*source);
@@ -196,6 +209,92 @@ boost::asio::awaitable<result<std::string>> query_service::execute(const query_r
         co_return map_error_position(*encoder.failure(), ready->rewrite);
     }
     co_return encoder.take_output();
+}
+
+class query_service::export_job {
+public:
+    export_job(query_service& service, prepared ready_in, export_format format_in, std::int64_t user_id,
+               std::string client_query_id)
+        : ready(std::move(ready_in)),
+          format(format_in),
+          control(ready.source.engine->make_query_control()),
+          registered(service, user_id, std::move(client_query_id),
+                     running_query{ready.source.record.id, ready.source.engine, ready.source.config, control}) {}
+
+    prepared ready;
+    export_format format;
+    std::shared_ptr<drivers::query_control> control;
+    registration registered;
+};
+
+boost::asio::awaitable<result<std::shared_ptr<query_service::export_job>>> query_service::prepare_export(
+    const query_request& request, export_format format) {
+    auto ready = co_await prepare(request);
+    if (!ready) {
+        co_return std::move(ready).error();
+    }
+    co_return std::make_shared<export_job>(*this, std::move(*ready), format, request.user_id,
+                                           request.client_query_id);
+}
+
+boost::asio::awaitable<result<void>> query_service::run_export(export_job& job, const chunk_writer& write) {
+    // The encoder's consumer is synchronous: it queues chunks, and the driver awaits `drain` between batches,
+    // which writes them to the client. A slow client therefore slows the database reads instead of growing
+    // memory: at most about one batch is ever held.
+    std::deque<std::string> pending;
+    bool client_gone = false;
+    auto consumer = [&pending](std::string_view chunk) {
+        pending.emplace_back(chunk);
+        return true;
+    };
+    auto drain = [&]() -> boost::asio::awaitable<bool> {
+        while (!pending.empty() && !client_gone) {
+            std::string chunk = std::move(pending.front());
+            pending.pop_front();
+            client_gone = !co_await write(chunk);
+        }
+        co_return !client_gone;
+    };
+
+    encoding::encoder_limits limits;
+    limits.max_rows = settings_.export_max_rows;
+    std::unique_ptr<encoding::encoder> encoder;
+    if (job.format == export_format::csv) {
+        encoder = std::make_unique<encoding::csv_encoder>(limits, consumer);
+    } else {
+        encoder = std::make_unique<encoding::ndjson_encoder>(limits, consumer);
+    }
+
+    drivers::export_options options;
+    options.sql = job.ready.sql;
+    options.max_rows = settings_.export_max_rows;
+    options.limits = job.ready.limits;
+    options.control = job.control;
+    options.drain = drain;
+    drivers::driver& engine = *job.ready.source.engine;
+    auto summary = co_await engine.export_rows(job.ready.source.record.id, job.ready.source.config, options, *encoder);
+
+    std::optional<error> failure;
+    if (!summary) {
+        failure = map_error_position(std::move(summary).error(), job.ready.rewrite);
+    } else if (encoder->failure()) {
+        failure = map_error_position(*encoder->failure(), job.ready.rewrite);
+    }
+    if (failure && job.format == export_format::ndjson && !client_gone) {
+        json::object frame{{"error", failure->message}, {"code", to_string(failure->code)}};
+        if (!failure->sqlstate.empty()) {
+            frame["sqlstate"] = failure->sqlstate;
+        }
+        pending.push_back(json::serialize(frame) + "\n");
+    }
+    const bool written = co_await drain();
+    if (failure) {
+        co_return std::move(*failure);
+    }
+    if (!written) {
+        co_return make_error(error_code::query_cancelled, "the client went away during the export");
+    }
+    co_return result<void>{};
 }
 
 boost::asio::awaitable<result<std::string>> query_service::explain(const query_request& request, bool analyze) {

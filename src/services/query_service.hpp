@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "core/settings.hpp"
 #include "drivers/driver.hpp"
 #include "encoding/json_response_encoder.hpp"
+#include "services/rate_limits.hpp"
 #include "services/sources_service.hpp"
 #include "sql/policy.hpp"
 #include "sql/prefix.hpp"
@@ -41,11 +43,23 @@ result<query_request> parse_query_request(const boost::json::object& body);
 
 class query_service {
 public:
-    query_service(sources_service& sources, query_settings settings, sql::query_policy policy);
+    query_service(sources_service& sources, rate_limits& limits, query_settings settings, sql::query_policy policy);
 
     // The whole `direct_query/execute` response body (JSON), bounded by max_rows and the response byte cap.
     // While it runs, cancel(team, user, request.client_query_id) stops it.
     boost::asio::awaitable<result<std::string>> execute(const query_request& request);
+
+    enum class export_format { csv, ndjson };
+    // Writes one chunk to the client, waiting for it to be sent; false when the client is gone.
+    using chunk_writer = std::function<boost::asio::awaitable<bool>(std::string_view chunk)>;
+    class export_job;
+    // Everything that can be refused before the response starts (source, SQL, limits) is checked here, so
+    // those errors keep their status; run_export then streams every row in constant memory.
+    boost::asio::awaitable<result<std::shared_ptr<export_job>>> prepare_export(const query_request& request,
+                                                                               export_format format);
+    // After a failure mid-stream an NDJSON export ends with one {"error": …} line; either way the caller must
+    // end the response as incomplete.
+    boost::asio::awaitable<result<void>> run_export(export_job& job, const chunk_writer& write);
 
     // The plan as JSON text.
     boost::asio::awaitable<result<std::string>> explain(const query_request& request, bool analyze);
@@ -68,6 +82,8 @@ private:
         drivers::statement_shape shape = drivers::statement_shape::query;
         drivers::query_limits limits;
         std::size_t max_rows = 0;
+        // Counts the run against its user's and source's limits until the run ends.
+        query_permit permit;
     };
     boost::asio::awaitable<result<prepared>> prepare(const query_request& request);
     // Maps the position of a database error from the SQL that was sent back to the SQL the user wrote.
@@ -83,6 +99,7 @@ private:
     class registration;
 
     sources_service& sources_;
+    rate_limits& limits_;
     query_settings settings_;
     sql::query_policy policy_;
 

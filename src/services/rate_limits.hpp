@@ -11,20 +11,10 @@
 #include <string_view>
 
 #include "core/result.hpp"
+#include "core/settings.hpp"
 
 namespace metahog::services {
 
-struct rate_limit_settings {
-    // Token buckets: the sustained rate, and the burst a user or team that has been quiet may spend at once
-    // (the bucket's capacity). A rate of 0 turns that bucket off.
-    std::uint32_t user_queries_per_minute = 120;
-    std::uint32_t user_burst = 20;
-    std::uint32_t team_queries_per_minute = 1200;
-    std::uint32_t team_burst = 100;
-    // Queries running at the same time; 0 turns the cap off.
-    std::uint32_t max_running_per_user = 4;
-    std::uint32_t max_running_per_source = 32;
-};
 
 struct rate_limits_state;
 

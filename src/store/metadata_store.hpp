@@ -18,7 +18,8 @@ namespace metahog::store {
 // - Absence is a value (an empty optional, or false), never an error. Errors are: conflict (a unique name,
 //   e-mail or token hash already taken), not_found (a referenced team, user or organization does not exist),
 //   busy (the database stayed locked by another process past the busy timeout), internal (anything else).
-// - Timestamps are set by the store, never by the caller, except a session's expiry.
+// - Timestamps are set by the store, never by the caller, except a session's expiry and an audit event's
+//   started_at.
 class metadata_store {
 public:
     metadata_store() = default;

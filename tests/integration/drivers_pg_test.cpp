@@ -237,7 +237,7 @@ TEST_F(postgres_connection_test, connect_timeout_is_honoured_against_a_silent_se
 TEST_F(postgres_connection_test, address_check_refuses_before_connecting) {
     std::vector<std::string> checked;
     auto options = timeout(5s);
-    options.check_address = [&](const asio::ip::address& address) -> result<void> {
+    options.check_address = [&](const asio::ip::address& address, std::uint16_t) -> result<void> {
         checked.push_back(address.to_string());
         return make_error(error_code::forbidden, "address " + address.to_string() + " is not allowed");
     };

@@ -1,17 +1,12 @@
-// The Postgres query engine against the real server (CTest's pg fixture): values checked against the server's own
-// to_json(), truncation that keeps rows in the database, timeouts, cancels that really stop, the read-only
-// transaction, a session left clean for the next user, exports byte for byte like COPY, EXPLAIN and the schema.
+// The Postgres query engine against the real server (CTest's pg fixture): values checked against the server's
+// own to_json(), truncation that keeps rows in the database, timeouts, cancels that really stop, the
+// read-only transaction, a session left clean for the next user, exports byte for byte like COPY, EXPLAIN and
+// the schema.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
 #include <atomic>
-#include <optional>
-#include <string>
-#include <thread>
-#include <type_traits>
-#include <vector>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -20,6 +15,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
 
 #include "drivers/postgres/cancel.hpp"
 #include "drivers/postgres/connection_pool.hpp"
@@ -191,11 +191,12 @@ protected:
         return sink.take();
     }
 
-    // What COPY (query) TO STDOUT (FORMAT csv, HEADER) sends for the same query and role — what psql \copy writes.
+    // What COPY (query) TO STDOUT (FORMAT csv, HEADER) sends for the same query and role — what psql \copy
+    // writes.
     std::string copy_csv(const std::string& sql) const {
-        const std::string conninfo = "host=" + instance_->host() + " port=" + std::to_string(instance_->port()) +
-                                     " dbname=" + database_->name() + " user=" + role_->name() +
-                                     " password=" + role_->password();
+        const std::string conninfo =
+            "host=" + instance_->host() + " port=" + std::to_string(instance_->port()) +
+            " dbname=" + database_->name() + " user=" + role_->name() + " password=" + role_->password();
         PGconn* conn = PQconnectdb(conninfo.c_str());
         std::string out;
         PGresult* started = PQexec(conn, ("COPY (" + sql + ") TO STDOUT (FORMAT csv, HEADER)").c_str());
@@ -225,14 +226,14 @@ protected:
 
 // --- values ---
 
-// Every built-in type renders exactly as the server's own to_json() of the same value, in the same session (same
-// TimeZone), even when the role's defaults try other date and bytea output styles.
+// Every built-in type renders exactly as the server's own to_json() of the same value, in the same session
+// (same TimeZone), even when the role's defaults try other date and bytea output styles.
 TEST_F(pg_query_test, every_builtin_type_matches_to_json) {
     instance_->execute("ALTER ROLE " + postgres_instance::identifier(role_->name()) +
                        " SET timezone = 'Europe/Amsterdam'; ALTER ROLE " +
                        postgres_instance::identifier(role_->name()) +
-                       " SET DateStyle = 'SQL, DMY'; ALTER ROLE " + postgres_instance::identifier(role_->name()) +
-                       " SET bytea_output = 'escape'");
+                       " SET DateStyle = 'SQL, DMY'; ALTER ROLE " +
+                       postgres_instance::identifier(role_->name()) + " SET bytea_output = 'escape'");
     // A fresh pool so that the new role defaults apply.
     pool_ = make_pool(config(), 1);
     setup_sql(R"sql(
@@ -292,9 +293,10 @@ TEST_F(pg_query_test, every_builtin_type_matches_to_json) {
         sql += (index > 0 ? ", " : "") + name + ", to_json(" + name + ")::text";
     }
     // Expressions no table column can hold.
-    sql += ", '1 2 3'::int2vector, to_json('1 2 3'::int2vector)::text, '1 2'::oidvector, "
-           "to_json('1 2'::oidvector)::text, ROW(1, 'a'), to_json(ROW(1, 'a'))::text, '7'::xid8, "
-           "to_json('7'::xid8)::text FROM all_types ORDER BY id";
+    sql +=
+        ", '1 2 3'::int2vector, to_json('1 2 3'::int2vector)::text, '1 2'::oidvector, "
+        "to_json('1 2'::oidvector)::text, ROW(1, 'a'), to_json(ROW(1, 'a'))::text, '7'::xid8, "
+        "to_json('7'::xid8)::text FROM all_types ORDER BY id";
     collected_rows sink = collect(sql);
     ASSERT_EQ(sink.rows_.size(), 3U);
     for (std::size_t row = 0; row < sink.rows_.size(); ++row) {
@@ -316,9 +318,9 @@ TEST_F(pg_query_test, every_builtin_type_matches_to_json) {
     for (std::size_t column = 0; column < sink.columns_.size(); column += 2) {
         names.push_back(sink.columns_[column].type_name);
     }
-    for (const char* expected : {"boolean", "numeric", "money", "character", "\"char\"", "timestamp with time zone",
-                                 "mood", "mood[]", "pair", "pair[]", "int4multirange",
-                                 "int2vector", "record"}) {
+    for (const char* expected :
+         {"boolean", "numeric", "money", "character", "\"char\"", "timestamp with time zone", "mood",
+          "mood[]", "pair", "pair[]", "int4multirange", "int2vector", "record"}) {
         EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
     }
 }
@@ -337,7 +339,8 @@ TEST_F(pg_query_test, every_pagila_table_matches_row_to_json) {
     pool_ = make_pool(pagila, 1);
     const auto tables = instance_->query(
         "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n "
-        "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm') AND c.relispopulated "
+        "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm') AND "
+        "c.relispopulated "
         // actor_info is Pagila's deliberately slow view (seconds of aggregation, nothing new to render).
         "AND c.relname <> 'actor_info' ORDER BY 1",
         "pagila");
@@ -372,12 +375,14 @@ TEST_F(pg_query_test, builtin_type_table_matches_the_server) {
         "SELECT t.oid, format_type(t.oid, NULL), t.typcategory, "
         "CASE WHEN t.typsubscript = 'array_subscript_handler'::regproc THEN t.typelem ELSE 0 END, "
         "coalesce(e.typdelim, ',') FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem "
-        "WHERE t.oid = ANY('{" + oids + "}'::oid[])");
+        "WHERE t.oid = ANY('{" +
+        oids + "}'::oid[])");
     ASSERT_EQ(rows.size(), type_catalog::builtin_types().size());
     for (const auto& row : rows) {
         const auto type_oid = static_cast<oid>(std::stoul(*row[0]));
-        const auto entry = std::find_if(type_catalog::builtin_types().begin(), type_catalog::builtin_types().end(),
-                                        [&](const builtin_type& candidate) { return candidate.type_oid == type_oid; });
+        const auto entry =
+            std::find_if(type_catalog::builtin_types().begin(), type_catalog::builtin_types().end(),
+                         [&](const builtin_type& candidate) { return candidate.type_oid == type_oid; });
         ASSERT_NE(entry, type_catalog::builtin_types().end());
         EXPECT_EQ(*row[1], entry->name) << type_oid;
         EXPECT_EQ((*row[2])[0], entry->category) << type_oid;
@@ -388,13 +393,14 @@ TEST_F(pg_query_test, builtin_type_table_matches_the_server) {
     }
 }
 
-// A user type seen for the first time is read from pg_type before its rows are rendered — in execute (rows held
-// until the lookup) and in exports (looked up inside the transaction).
+// A user type seen for the first time is read from pg_type before its rows are rendered — in execute (rows
+// held until the lookup) and in exports (looked up inside the transaction).
 TEST_F(pg_query_test, new_user_types_are_looked_up_on_first_sight) {
-    setup_sql("CREATE TYPE color AS ENUM ('red', 'green'); CREATE DOMAIN amount AS numeric(10,2); "
-              "CREATE TYPE money_pair AS (a amount, c color[]); "
-              "CREATE TABLE things (p money_pair, ps money_pair[], a amount); "
-              "INSERT INTO things VALUES (ROW(1.5, '{red,green}'), ARRAY[ROW(2, '{}')::money_pair], 3.25)");
+    setup_sql(
+        "CREATE TYPE color AS ENUM ('red', 'green'); CREATE DOMAIN amount AS numeric(10,2); "
+        "CREATE TYPE money_pair AS (a amount, c color[]); "
+        "CREATE TABLE things (p money_pair, ps money_pair[], a amount); "
+        "INSERT INTO things VALUES (ROW(1.5, '{red,green}'), ARRAY[ROW(2, '{}')::money_pair], 3.25)");
     collected_rows sink = collect("SELECT p, ps, a FROM things");
     ASSERT_EQ(sink.rows_.size(), 1U);
     EXPECT_EQ(sink.columns_[0].type_name, "money_pair");
@@ -507,9 +513,9 @@ TEST_F(pg_query_test, errors_carry_sqlstate_and_user_positions) {
     EXPECT_EQ(hinted.error().position, 8);
 }
 
-// FETCH collects its rows on the server before sending them, so a cursor statement that fails part-way sends no
-// row at all and leaves the sink untouched; a direct statement streams, and ends the sink with the failure after
-// the rows it already gave.
+// FETCH collects its rows on the server before sending them, so a cursor statement that fails part-way sends
+// no row at all and leaves the sink untouched; a direct statement streams, and ends the sink with the failure
+// after the rows it already gave.
 TEST_F(pg_query_test, a_failure_mid_stream_ends_the_sink) {
     collecting_sink cursor_sink;
     auto through_cursor = execute("SELECT 1 / (3 - g) FROM generate_series(1, 5) g", cursor_sink);
@@ -518,8 +524,8 @@ TEST_F(pg_query_test, a_failure_mid_stream_ends_the_sink) {
     EXPECT_FALSE(cursor_sink.ended_);
 
     collecting_sink sink;
-    auto outcome =
-        execute("SELECT 1 / (3 - g) FROM generate_series(1, 5) g", sink, 10, {}, nullptr, statement_mode::direct);
+    auto outcome = execute("SELECT 1 / (3 - g) FROM generate_series(1, 5) g", sink, 10, {}, nullptr,
+                           statement_mode::direct);
     ASSERT_FALSE(outcome);
     EXPECT_EQ(outcome.error().sqlstate, "22012");
     EXPECT_EQ(sink.rows_.size(), 2U);
@@ -542,9 +548,10 @@ TEST_F(pg_query_test, a_second_statement_is_refused) {
 
 // Writes fail inside the read-only transaction, however they are attempted; nothing changes.
 TEST_F(pg_query_test, write_attempts_fail_in_the_read_only_transaction) {
-    setup_sql("CREATE TABLE target (x int); CREATE SEQUENCE counter; "
-              "CREATE FUNCTION sneaky() RETURNS int LANGUAGE sql VOLATILE AS "
-              "'INSERT INTO target VALUES (1) RETURNING x';");
+    setup_sql(
+        "CREATE TABLE target (x int); CREATE SEQUENCE counter; "
+        "CREATE FUNCTION sneaky() RETURNS int LANGUAGE sql VOLATILE AS "
+        "'INSERT INTO target VALUES (1) RETURNING x';");
     collecting_sink sink;
     for (const char* attempt :
          {"SELECT sneaky()", "SELECT nextval('counter')",
@@ -566,9 +573,8 @@ TEST_F(pg_query_test, the_pipeline_leaves_no_transaction_open) {
     (void)execute("SELECT 1", sink);
     (void)execute("SELECT * FROM no_such_table", sink);
     (void)execute("SELECT 1 / 0", sink);
-    const auto open = instance_->query(
-        "SELECT count(*) FROM pg_stat_activity WHERE usename = " + postgres_instance::literal(role_->name()) +
-        " AND state <> 'idle'");
+    const auto open = instance_->query("SELECT count(*) FROM pg_stat_activity WHERE usename = " +
+                                       postgres_instance::literal(role_->name()) + " AND state <> 'idle'");
     EXPECT_EQ(*open[0][0], "0");
 }
 
@@ -576,14 +582,16 @@ TEST_F(pg_query_test, the_pipeline_leaves_no_transaction_open) {
 TEST_F(pg_query_test, the_session_is_reset_between_users) {
     pool_ = make_pool(config(), 1);
     collecting_sink sink;
-    auto first = execute("SELECT pg_advisory_lock(4242), set_config('application_name', 'dirty', false), "
-                         "pg_backend_pid()",
-                         sink);
+    auto first = execute(
+        "SELECT pg_advisory_lock(4242), set_config('application_name', 'dirty', false), "
+        "pg_backend_pid()",
+        sink);
     ASSERT_TRUE(first) << first.error().message;
     const std::string pid = sink.texts_.at(0).at(2).value_or("");
-    collected_rows second = collect("SELECT pg_backend_pid(), current_setting('application_name'), "
-                                     "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = "
-                                     "pg_backend_pid())");
+    collected_rows second = collect(
+        "SELECT pg_backend_pid(), current_setting('application_name'), "
+        "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = "
+        "pg_backend_pid())");
     ASSERT_EQ(second.texts_.size(), 1U);
     EXPECT_EQ(second.texts_[0][0], pid) << "the pool of one must hand out the same connection";
     EXPECT_NE(second.texts_[0][1], "dirty");
@@ -606,8 +614,8 @@ TEST_F(pg_query_test, cancel_stops_a_running_statement) {
     }
     const auto started = std::chrono::steady_clock::now();
     const cancel_outcome cancelled = run([&]() -> asio::awaitable<std::optional<cancel_outcome>> {
-        co_return co_await cancels_.cancel(control, {});
-    }).value();
+                                         co_return co_await cancels_.cancel(control, {});
+                                     }).value();
     runner.join();
     EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
     EXPECT_TRUE(cancelled.cancelled) << cancelled.detail;
@@ -622,8 +630,8 @@ TEST_F(pg_query_test, cancel_stops_a_running_statement) {
 TEST_F(pg_query_test, cancel_before_and_after) {
     auto early = std::make_shared<pg_query_control>();
     const auto prevented = run([&]() -> asio::awaitable<std::optional<cancel_outcome>> {
-        co_return co_await cancels_.cancel(early, {});
-    }).value();
+                               co_return co_await cancels_.cancel(early, {});
+                           }).value();
     EXPECT_TRUE(prevented.cancelled);
     collecting_sink sink;
     auto refused = execute("SELECT 1", sink, 10, {}, early);
@@ -633,8 +641,8 @@ TEST_F(pg_query_test, cancel_before_and_after) {
     auto late = std::make_shared<pg_query_control>();
     ASSERT_TRUE(execute("SELECT 1", sink, 10, {}, late));
     const auto nothing = run([&]() -> asio::awaitable<std::optional<cancel_outcome>> {
-        co_return co_await cancels_.cancel(late, {});
-    }).value();
+                             co_return co_await cancels_.cancel(late, {});
+                         }).value();
     EXPECT_FALSE(nothing.cancelled);
     EXPECT_EQ(nothing.outcome, cancel_outcome::kind::not_running);
 }
@@ -654,20 +662,22 @@ TEST_F(pg_query_test, unconfirmed_cancels_are_checked_and_terminated) {
     const int pid = control->state().backend_pid;
     const connection_config side = config();
     const auto result = run([&]() -> asio::awaitable<std::optional<cancel_outcome>> {
-        connect_options options;
-        co_return co_await cancels_.cancel(
-            control, [&]() { return pg_connection::open(side, options); }, 0ms);
-    }).value();
+                            connect_options options;
+                            co_return co_await cancels_.cancel(
+                                control, [&]() { return pg_connection::open(side, options); }, 0ms);
+                        }).value();
     runner.join();
     EXPECT_TRUE(result.cancelled) << result.detail;
     ASSERT_TRUE(outcome.has_value());
     EXPECT_FALSE(*outcome);
-    const auto still = instance_->query("SELECT state FROM pg_stat_activity WHERE pid = " + std::to_string(pid));
+    const auto still =
+        instance_->query("SELECT state FROM pg_stat_activity WHERE pid = " + std::to_string(pid));
     EXPECT_TRUE(still.empty() || still[0][0] != "active");
 }
 
-// A cancel the server never acts on (here: sent to the wrong backend, as a pooler in between might) is caught by
-// pg_stat_activity, and the backend is terminated from another connection; only then is it reported as stopped.
+// A cancel the server never acts on (here: sent to the wrong backend, as a pooler in between might) is caught
+// by pg_stat_activity, and the backend is terminated from another connection; only then is it reported as
+// stopped.
 TEST_F(pg_query_test, ignored_cancels_end_in_termination) {
     const connection_config target = config();
     const std::string conninfo = "host=" + target.host + " port=" + std::to_string(target.port) +
@@ -680,8 +690,9 @@ TEST_F(pg_query_test, ignored_cancels_end_in_termination) {
     const int busy_pid = PQbackendPID(busy);
     ASSERT_EQ(PQsendQuery(busy, "SELECT pg_sleep(60)"), 1);
     const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (instance_->query("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND pid = " +
-                            std::to_string(busy_pid))
+    while (instance_
+               ->query("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND pid = " +
+                       std::to_string(busy_pid))
                .empty()) {
         ASSERT_LT(std::chrono::steady_clock::now(), deadline);
         std::this_thread::yield();
@@ -689,13 +700,14 @@ TEST_F(pg_query_test, ignored_cancels_end_in_termination) {
     auto control = std::make_shared<pg_query_control>();
     ASSERT_TRUE(control->attach(pg_cancel_ptr(PQgetCancel(bystander)), busy_pid));
     const auto outcome = run([&]() -> asio::awaitable<std::optional<cancel_outcome>> {
-        connect_options options;
-        co_return co_await cancels_.cancel(
-            control, [&]() { return pg_connection::open(target, options); }, 300ms);
-    }).value();
+                             connect_options options;
+                             co_return co_await cancels_.cancel(
+                                 control, [&]() { return pg_connection::open(target, options); }, 300ms);
+                         }).value();
     EXPECT_EQ(outcome.outcome, cancel_outcome::kind::terminated) << outcome.detail;
     EXPECT_TRUE(outcome.cancelled);
-    EXPECT_TRUE(instance_->query("SELECT 1 FROM pg_stat_activity WHERE pid = " + std::to_string(busy_pid)).empty());
+    EXPECT_TRUE(
+        instance_->query("SELECT 1 FROM pg_stat_activity WHERE pid = " + std::to_string(busy_pid)).empty());
     PGresult* ended = PQgetResult(busy);
     EXPECT_NE(PQresultStatus(ended), PGRES_TUPLES_OK);
     PQclear(ended);
@@ -707,12 +719,13 @@ TEST_F(pg_query_test, ignored_cancels_end_in_termination) {
 
 // CSV exports are what psql's \copy writes for the same query, byte for byte, with both fetch strategies.
 TEST_F(pg_query_test, csv_export_matches_copy_byte_for_byte) {
-    setup_sql("CREATE TABLE export_me (id int, label text, tags text[], at timestamptz, price numeric, ok boolean, "
-              "raw bytea, doc jsonb); "
-              "INSERT INTO export_me SELECT g, CASE g % 5 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN "
-              "E'a,\"quoted\"\\nline' WHEN 3 THEN 'plain ' || g ELSE E'\\\\.' END, ARRAY['x', NULL, 'y z'], "
-              "'2020-01-01 00:00+00'::timestamptz + g * interval '1 hour', g / 7.0, g % 2 = 0, "
-              "decode(lpad(to_hex(g), 4, '0'), 'hex'), jsonb_build_object('g', g) FROM generate_series(1, 3000) g");
+    setup_sql(
+        "CREATE TABLE export_me (id int, label text, tags text[], at timestamptz, price numeric, ok boolean, "
+        "raw bytea, doc jsonb); "
+        "INSERT INTO export_me SELECT g, CASE g % 5 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN "
+        "E'a,\"quoted\"\\nline' WHEN 3 THEN 'plain ' || g ELSE E'\\\\.' END, ARRAY['x', NULL, 'y z'], "
+        "'2020-01-01 00:00+00'::timestamptz + g * interval '1 hour', g / 7.0, g % 2 = 0, "
+        "decode(lpad(to_hex(g), 4, '0'), 'hex'), jsonb_build_object('g', g) FROM generate_series(1, 3000) g");
     const std::string sql = "SELECT * FROM export_me ORDER BY id";
     const std::string expected = copy_csv(sql);
     for (const auto strategy : {export_strategy::batched_fetch, export_strategy::single_row}) {
@@ -725,8 +738,8 @@ TEST_F(pg_query_test, csv_export_matches_copy_byte_for_byte) {
         ASSERT_TRUE(outcome) << outcome.error().message;
         EXPECT_TRUE(outcome->source_exhausted);
         EXPECT_EQ(outcome->rows_fetched, 3000U);
-        EXPECT_TRUE(streamed == expected) << "strategy " << static_cast<int>(strategy) << ": " << streamed.size()
-                                          << " bytes against " << expected.size();
+        EXPECT_TRUE(streamed == expected) << "strategy " << static_cast<int>(strategy) << ": "
+                                          << streamed.size() << " bytes against " << expected.size();
     }
     // A single column holding \. alone on a line is quoted, as COPY does.
     const std::string single = "SELECT label FROM export_me WHERE id IN (1, 4, 5) ORDER BY id";
@@ -738,12 +751,39 @@ TEST_F(pg_query_test, csv_export_matches_copy_byte_for_byte) {
 // Exports stop at the server's row cap, and report it through the sink.
 TEST_F(pg_query_test, exports_stop_at_the_row_cap) {
     encoding::ndjson_encoder encoder({.max_rows = 2500});
-    auto outcome = export_to("SELECT g FROM generate_series(1, 100000) g", encoder, export_strategy::batched_fetch,
-                             2500);
+    auto outcome = export_to("SELECT g FROM generate_series(1, 100000) g", encoder,
+                             export_strategy::batched_fetch, 2500);
     ASSERT_TRUE(outcome) << outcome.error().message;
     EXPECT_EQ(outcome->rows_fetched, 2501U);
     EXPECT_TRUE(encoder.truncated());
     EXPECT_EQ(encoder.row_count(), 2500U);
+}
+
+// Exports wait for the reader between batches (backpressure keeps memory bounded), and a reader that goes
+// away stops them without fetching the rest.
+TEST_F(pg_query_test, exports_wait_for_the_reader_between_batches) {
+    encoding::csv_encoder encoder({}, [](std::string_view) { return true; });
+    int drains = 0;
+    auto outcome = run([&]() -> asio::awaitable<result<execution_summary>> {
+        auto lease = co_await pool_->acquire();
+        if (!lease) {
+            co_return std::move(lease).error();
+        }
+        query_executor executor(*types_, &cancels_);
+        export_request request;
+        request.sql = "SELECT g, repeat('x', 100) FROM generate_series(1, 200000) g";
+        request.batch_bytes = 64 * 1024;
+        request.drain = [&drains]() -> asio::awaitable<bool> {
+            ++drains;
+            co_return drains < 3;
+        };
+        co_return co_await executor.export_rows(*lease, request, encoder);
+    });
+    ASSERT_TRUE(outcome) << outcome.error().message;
+    EXPECT_EQ(drains, 3);
+    EXPECT_TRUE(outcome->stopped_by_sink);
+    EXPECT_FALSE(outcome->source_exhausted);
+    EXPECT_LT(outcome->rows_fetched, 200000U);
 }
 
 // --- explain and schema ---
@@ -777,16 +817,17 @@ TEST_F(pg_query_test, explain_returns_the_json_plan) {
 
 // Tables, views, keys, defaults, comments and estimates, without system schemas.
 TEST_F(pg_query_test, schema_lists_relations_columns_and_keys) {
-    setup_sql("CREATE SCHEMA sales; "
-              "CREATE TABLE customer (id serial PRIMARY KEY, name text NOT NULL, \"odd, name\" int DEFAULT 42); "
-              "COMMENT ON TABLE customer IS 'people who pay'; COMMENT ON COLUMN customer.name IS 'full name'; "
-              "CREATE TABLE sales.orders (id int, line int, customer_id int REFERENCES customer(id), "
-              "PRIMARY KEY (id, line)); "
-              "CREATE VIEW names AS SELECT name FROM customer; "
-              "CREATE MATERIALIZED VIEW counted AS SELECT count(*) FROM customer; "
-              "CREATE TABLE events (at date) PARTITION BY RANGE (at); "
-              "CREATE TABLE events_2020 PARTITION OF events FOR VALUES FROM ('2020-01-01') TO ('2021-01-01'); "
-              "INSERT INTO customer (name) SELECT 'n' || g FROM generate_series(1, 100) g; ANALYZE customer;");
+    setup_sql(
+        "CREATE SCHEMA sales; "
+        "CREATE TABLE customer (id serial PRIMARY KEY, name text NOT NULL, \"odd, name\" int DEFAULT 42); "
+        "COMMENT ON TABLE customer IS 'people who pay'; COMMENT ON COLUMN customer.name IS 'full name'; "
+        "CREATE TABLE sales.orders (id int, line int, customer_id int REFERENCES customer(id), "
+        "PRIMARY KEY (id, line)); "
+        "CREATE VIEW names AS SELECT name FROM customer; "
+        "CREATE MATERIALIZED VIEW counted AS SELECT count(*) FROM customer; "
+        "CREATE TABLE events (at date) PARTITION BY RANGE (at); "
+        "CREATE TABLE events_2020 PARTITION OF events FOR VALUES FROM ('2020-01-01') TO ('2021-01-01'); "
+        "INSERT INTO customer (name) SELECT 'n' || g FROM generate_series(1, 100) g; ANALYZE customer;");
     auto schema = run([&]() -> asio::awaitable<result<schema_description>> {
         auto lease = co_await pool_->acquire();
         if (!lease) {

@@ -15,9 +15,15 @@
 namespace metahog::encoding {
 namespace {
 
-cell null_cell() { return cell{}; }
-cell number_cell(std::string_view text) { return cell{text, text, json_form::verbatim}; }
-cell text_cell(std::string_view text) { return cell{text, text, json_form::string}; }
+cell null_cell() {
+    return cell{};
+}
+cell number_cell(std::string_view text) {
+    return cell{text, text, json_form::verbatim};
+}
+cell text_cell(std::string_view text) {
+    return cell{text, text, json_form::string};
+}
 
 std::vector<column_info> columns_of(std::initializer_list<std::pair<const char*, const char*>> names) {
     std::vector<column_info> columns;
@@ -28,8 +34,8 @@ std::vector<column_info> columns_of(std::initializer_list<std::pair<const char*,
 }
 
 // Feeds rows until the sink asks to stop; returns how many rows it accepted.
-std::size_t feed(row_sink& sink, const std::vector<column_info>& columns, const std::vector<std::vector<cell>>& rows,
-                 double execution_time_ms = 1.5) {
+std::size_t feed(row_sink& sink, const std::vector<column_info>& columns,
+                 const std::vector<std::vector<cell>>& rows, double execution_time_ms = 1.5) {
     std::size_t accepted = 0;
     bool exhausted = true;
     if (sink.on_columns(columns)) {
@@ -63,11 +69,15 @@ TEST(json_text, escapes_like_postgres_and_keeps_utf8) {
 }
 
 TEST(json_text, replaces_invalid_utf8) {
-    EXPECT_EQ(escaped("a\xff" "b"), "\"a\xEF\xBF\xBD" "b\"");
-    EXPECT_EQ(escaped("\xc0\xaf"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");          // overlong '/'
+    EXPECT_EQ(escaped("a\xff"
+                      "b"),
+              "\"a\xEF\xBF\xBD"
+              "b\"");
+    EXPECT_EQ(escaped("\xc0\xaf"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");                  // overlong '/'
     EXPECT_EQ(escaped("\xed\xa0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // a surrogate
-    EXPECT_EQ(escaped("\xe2\x82"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");          // truncated at the end
-    EXPECT_EQ(escaped("\xf4\x90\x80\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // > U+10FFFF
+    EXPECT_EQ(escaped("\xe2\x82"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");                  // truncated at the end
+    EXPECT_EQ(escaped("\xf4\x90\x80\x80"),
+              "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // > U+10FFFF
     EXPECT_NO_THROW(boost::json::parse(escaped("x\xfe\xff\xc3")));
 }
 
@@ -77,26 +87,29 @@ TEST(json_text, recognises_json_numbers) {
                                "123456789012345678901234567890.123456789012345678901234567890"}) {
         EXPECT_TRUE(is_json_number(number)) << number;
     }
-    for (const char* other : {"", "-", "NaN", "Infinity", "-Infinity", "01", "1.", ".5", "1e", "+1", "1 ", "0x1"}) {
+    for (const char* other :
+         {"", "-", "NaN", "Infinity", "-Infinity", "01", "1.", ".5", "1e", "+1", "1 ", "0x1"}) {
         EXPECT_FALSE(is_json_number(other)) << other;
     }
 }
 
-// The execute body clients parse: exact layout of the contract, numbers with their exact digits (never through
-// a double), strings escaped, nulls, timing with two decimals.
+// The execute body clients parse: exact layout of the contract, numbers with their exact digits (never
+// through a double), strings escaped, nulls, timing with two decimals.
 TEST(json_response_encoder, writes_the_contract_shape_with_exact_numbers) {
     json_response_encoder encoder(json_row_format::objects);
-    const auto columns = columns_of({{"id", "bigint"}, {"amount", "numeric"}, {"title", "text"}, {"note", "text"}});
+    const auto columns =
+        columns_of({{"id", "bigint"}, {"amount", "numeric"}, {"title", "text"}, {"note", "text"}});
     const std::size_t accepted = feed(encoder, columns,
                                       {{number_cell("9223372036854775807"),
                                         number_cell("123456789012345678901234567890.000000000000000000001"),
                                         text_cell("Say \"hi\""), null_cell()}},
                                       8.514);
     EXPECT_EQ(accepted, 1U);
-    EXPECT_EQ(encoder.take_output(),
-              R"({"columns":["id","amount","title","note"],"types":["bigint","numeric","text","text"],)"
-              R"("rows":[{"id":9223372036854775807,"amount":123456789012345678901234567890.000000000000000000001,)"
-              R"("title":"Say \"hi\"","note":null}],"row_count":1,"truncated":false,"execution_time_ms":8.51})");
+    EXPECT_EQ(
+        encoder.take_output(),
+        R"({"columns":["id","amount","title","note"],"types":["bigint","numeric","text","text"],)"
+        R"("rows":[{"id":9223372036854775807,"amount":123456789012345678901234567890.000000000000000000001,)"
+        R"("title":"Say \"hi\"","note":null}],"row_count":1,"truncated":false,"execution_time_ms":8.51})");
     EXPECT_FALSE(encoder.truncated());
 }
 
@@ -204,7 +217,8 @@ TEST(json_response_encoder, streams_chunks_to_a_consumer) {
 
 TEST(encoder, a_consumer_that_goes_away_stops_the_stream) {
     std::size_t calls = 0;
-    csv_encoder encoder({}, [&](std::string_view) { return ++calls < 3; }, true, 16);
+    csv_encoder encoder(
+        {}, [&](std::string_view) { return ++calls < 3; }, true, 16);
     std::vector<std::vector<cell>> rows(100, std::vector<cell>{text_cell("0123456789")});
     const std::size_t accepted = feed(encoder, columns_of({{"v", "text"}}), rows);
     EXPECT_LT(accepted, 10U);
@@ -234,7 +248,8 @@ TEST(csv_encoder, quotes_like_copy_csv) {
               "7, spaced ; tab\there 'single' é\n8,\\.\n9,NULL\n");
 }
 
-// psql reads `\.` alone on a line as end of data, so COPY quotes it in single-column output (value and header).
+// psql reads `\.` alone on a line as end of data, so COPY quotes it in single-column output (value and
+// header).
 TEST(csv_encoder, quotes_the_end_marker_in_single_column_output) {
     EXPECT_EQ(csv_of(columns_of({{"\\.", "text"}}), {{text_cell("\\.")}, {null_cell()}, {text_cell("")}}),
               "\"\\.\"\n\"\\.\"\n\n\"\"\n");
@@ -250,7 +265,15 @@ TEST(csv_encoder, quotes_header_names_and_keeps_duplicates) {
 TEST(csv_encoder, writes_text_not_json) {
     const cell boolean{"t", "true", json_form::verbatim};
     const cell array{"{1,2}", "[1,2]", json_form::verbatim};
-    EXPECT_EQ(csv_of(columns_of({{"b", "boolean"}, {"a", "integer[]"}}), {{boolean, array}}), "b,a\nt,\"{1,2}\"\n");
+    EXPECT_EQ(csv_of(columns_of({{"b", "boolean"}, {"a", "integer[]"}}), {{boolean, array}}),
+              "b,a\nt,\"{1,2}\"\n");
+}
+
+// Drivers may skip JSON rendering for CSV, which reads only text; the JSON sinks need it.
+TEST(csv_encoder, asks_for_text_only) {
+    EXPECT_FALSE(csv_encoder().wants_json());
+    EXPECT_TRUE(ndjson_encoder().wants_json());
+    EXPECT_TRUE(json_response_encoder(json_row_format::objects).wants_json());
 }
 
 TEST(csv_encoder, caps_rows_and_bytes) {
@@ -273,7 +296,8 @@ TEST(ndjson_encoder, writes_one_object_per_line) {
     feed(encoder, columns_of({{"id", "bigint"}, {"doc", "jsonb"}, {"id", "text"}}),
          {{number_cell("1"), json_value, text_cell("é\n")}, {number_cell("2"), null_cell(), null_cell()}});
     const std::string output = encoder.take_output();
-    EXPECT_EQ(output, "{\"id\":1,\"doc\":{\"k\": [1, 2]},\"id\":\"é\\n\"}\n{\"id\":2,\"doc\":null,\"id\":null}\n");
+    EXPECT_EQ(output,
+              "{\"id\":1,\"doc\":{\"k\": [1, 2]},\"id\":\"é\\n\"}\n{\"id\":2,\"doc\":null,\"id\":null}\n");
     EXPECT_EQ(encoder.row_count(), 2U);
 }
 

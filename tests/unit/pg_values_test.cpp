@@ -1,5 +1,5 @@
-// Unit tests of Postgres value rendering: each expectation is what Postgres 15's to_json() returns for the same
-// value (checked by hand against a server; the pg integration tests compare against a live to_json()).
+// Unit tests of Postgres value rendering: each expectation is what Postgres 15's to_json() returns for the
+// same value (checked by hand against a server; the pg integration tests compare against a live to_json()).
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
@@ -94,7 +94,8 @@ TEST(pg_values, json_is_embedded_and_bytea_is_hex_text) {
 TEST(pg_values, text_is_escaped) {
     EXPECT_EQ(json_of(25, "say \"hi\"\n\x01"), "\"say \\\"hi\\\"\\n\\u0001\"");
     EXPECT_EQ(json_of(1043, "Zoë"), "\"Zoë\"");
-    EXPECT_EQ(json_of(2950, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\"");
+    EXPECT_EQ(json_of(2950, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+              "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\"");
     EXPECT_EQ(json_of(3614, "'a':1A 'fat':2"), "\"'a':1A 'fat':2\"");
 }
 
@@ -124,7 +125,8 @@ TEST(pg_values, vector_types_are_arrays) {
     EXPECT_EQ(json_of(22, ""), "[]");
 }
 
-// Malformed array text (it cannot come from Postgres, but must never produce invalid JSON) falls back to text.
+// Malformed array text (it cannot come from Postgres, but must never produce invalid JSON) falls back to
+// text.
 TEST(pg_values, malformed_arrays_fall_back_to_text) {
     for (const char* text : {"{1,2", "{1,2}x", "{\"open", "[1:2", "{{1},2"}) {
         const std::string json = json_of(1007, text);
@@ -178,8 +180,8 @@ TEST(pg_values, arrays_of_composites) {
 // The renderer's cells point at the values or at its scratch; several rendered cells in one row must not
 // overwrite each other, and CSV keeps the original text.
 TEST(row_renderer, renders_a_row_of_mixed_types) {
-    row_renderer renderer({builtin(23), builtin(1184), builtin(1007), builtin(16), builtin(25), builtin(1114),
-                           builtin(701)});
+    row_renderer renderer(
+        {builtin(23), builtin(1184), builtin(1007), builtin(16), builtin(25), builtin(1114), builtin(701)});
     const std::vector<std::string> texts = {"7", "2020-01-01 10:00:00+00", "{1,NULL}", "t", "x", "", "NaN"};
     std::vector<raw_value> values;
     for (const auto& text : texts) {
@@ -201,8 +203,8 @@ TEST(row_renderer, renders_a_row_of_mixed_types) {
     EXPECT_EQ(row[6].form, json_form::string);
 
     // The next row reuses the scratch.
-    const std::vector<std::string> second = {"8", "2021-06-01 00:00:00+02", "{}", "f", "y", "2021-06-01 00:00:00",
-                                             "1.5"};
+    const std::vector<std::string> second = {"8", "2021-06-01 00:00:00+02", "{}", "f",
+                                             "y", "2021-06-01 00:00:00",    "1.5"};
     for (std::size_t index = 0; index < second.size(); ++index) {
         values[index] = raw_value{second[index].data(), second[index].size(), false};
     }
@@ -211,6 +213,20 @@ TEST(row_renderer, renders_a_row_of_mixed_types) {
     EXPECT_EQ(next[2].json, "[]");
     EXPECT_EQ(next[5].json, "2021-06-01T00:00:00");
     EXPECT_EQ(next[6].form, json_form::verbatim);
+}
+
+// CSV sinks read only the text: the renderer then skips JSON work but keeps text and NULLs exact.
+TEST(row_renderer, text_only_mode_keeps_text_and_nulls) {
+    row_renderer renderer({builtin(1184), builtin(1007), builtin(25)}, false);
+    const std::string timestamp = "2020-01-01 10:00:00+00";
+    const std::string array = "{1,NULL}";
+    const std::vector<raw_value> values = {raw_value{timestamp.data(), timestamp.size(), false},
+                                           raw_value{array.data(), array.size(), false}, raw_value{}};
+    const row_view row = renderer.render(values);
+    EXPECT_EQ(row[0].text, timestamp);
+    EXPECT_EQ(row[1].text, array);
+    EXPECT_TRUE(row[2].is_null());
+    EXPECT_FALSE(row[0].is_null());
 }
 
 TEST(type_catalog, knows_builtins_and_reports_the_rest_missing) {

@@ -31,13 +31,22 @@ if (!email || !password || !pg_url) {
 if (!existsSync(executable)) {
     skip(`${executable} is missing (apt-get install -y chromium)`);
 }
+// A server named explicitly must answer; only the default address may be absent (nothing started one).
+function unreachable(reason) {
+    if (process.env.METAHOG_URL) {
+        console.log(`FAIL 0 server: ${reason}`);
+        console.log("0 passed, 1 failed");
+        process.exit(1);
+    }
+    skip(reason);
+}
 try {
     const health = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(3000) });
     if (!health.ok) {
-        skip(`${base}/healthz answered ${health.status}`);
+        unreachable(`${base}/healthz answered ${health.status}`);
     }
 } catch (error) {
-    skip(`no MetaHog server at ${base} (${error.message})`);
+    unreachable(`no MetaHog server at ${base} (${error.message})`);
 }
 
 await rm(shots, { recursive: true, force: true });
@@ -106,11 +115,19 @@ async function set_sql(sql) {
     await page.waitForFunction((text) => document.querySelector(".cm-content")?.innerText.replace(/\u00a0/g, " ").trim() === text.trim(), sql, { timeout: 5000 });
 }
 
+/** Runs with the keyboard shortcut and waits until the run has finished (the Run button is back). */
 async function run_and_wait() {
-    const before = await page.locator('[data-testid="result-summary"]').textContent().catch(() => null);
+    const pane = page.locator(".result-pane");
+    const before = await pane.getAttribute("data-run-id");
     await page.keyboard.press(`${mod}+Enter`);
-    await page.locator('[data-testid="run-button"]').waitFor({ state: "visible", timeout: 30_000 });
-    return before;
+    await page.waitForFunction(
+        (previous) => {
+            const element = document.querySelector(".result-pane");
+            return element && element.getAttribute("data-run-id") !== previous && element.getAttribute("data-run-status") !== "running";
+        },
+        before,
+        { timeout: 30_000 },
+    );
 }
 
 /** The text of the cells in the grid's first data row. */
@@ -189,6 +206,28 @@ await step("source-added-and-selected", async () => {
     }
 });
 
+await step("team-switch", async () => {
+    const switcher = page.locator('[data-testid="team-switcher"]');
+    if ((await switcher.count()) === 0) {
+        console.log("     only one team for this user: the switcher is rightly absent");
+        return;
+    }
+    const teams = await switcher.locator("option").evaluateAll((options) => options.map((option) => option.value));
+    const home = await switcher.inputValue();
+    const other = teams.find((team) => team !== home);
+    await switcher.selectOption(other);
+    await page.waitForFunction(
+        (name) => ![...document.querySelectorAll('[data-testid="database-selector"] option')].some((option) => option.textContent.startsWith(name)),
+        state.source_name,
+    );
+    await shot("other-team");
+    await switcher.selectOption(home);
+    await page.waitForFunction(
+        (name) => document.querySelector('[data-testid="database-selector"]')?.selectedOptions[0]?.textContent?.startsWith(name),
+        state.source_name,
+    );
+});
+
 await step("schema-browser", async () => {
     await page.getByRole("treeitem").filter({ hasText: "film" }).first().waitFor({ timeout: 20_000 });
     await page.getByLabel("Filter tables and columns").fill("film");
@@ -198,7 +237,9 @@ await step("schema-browser", async () => {
             throw new Error(`filter "film" did not list ${wanted}: ${names.join(", ")}`);
         }
     }
-    await page.locator(".tree-row", { hasText: /^▶film$/ }).first().locator(".chevron").click().catch(() => undefined);
+    // Expanding a table lists its columns with types and keys.
+    await page.locator(".tree-row", { has: page.locator(".name", { hasText: /^film$/ }) }).first().locator(".chevron").click();
+    await page.locator(".tree-row .name", { hasText: /^release_year$/ }).waitFor();
 });
 
 await step("schema-query-action", async () => {
@@ -394,7 +435,7 @@ await step("tabs-survive-reload", async () => {
 });
 
 await step("export-csv", async () => {
-    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 30_000 }), page.getByRole("button", { name: "CSV" }).click()]);
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 15_000 }), page.getByRole("button", { name: "CSV" }).click()]);
     const path = await download.path();
     const text = await readFile(path, "utf8");
     const lines = text.trim().split(/\r?\n/);
@@ -404,7 +445,7 @@ await step("export-csv", async () => {
 });
 
 await step("export-json", async () => {
-    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 30_000 }), page.getByRole("button", { name: "JSON" }).click()]);
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 15_000 }), page.getByRole("button", { name: "JSON" }).click()]);
     const rows = JSON.parse(await readFile(await download.path(), "utf8"));
     if (!Array.isArray(rows) || rows.length !== 5) {
         throw new Error(`unexpected JSON export: ${JSON.stringify(rows).slice(0, 200)}`);

@@ -1,13 +1,11 @@
-// Cancel, confirm, terminate: PQcancel on worker threads, then proof from the statement's own connection or from
-// pg_stat_activity before anything is reported as cancelled.
+// Cancel, confirm, terminate: PQcancel on worker threads, then proof from the statement's own connection or
+// from pg_stat_activity before anything is reported as cancelled.
 #include "drivers/postgres/cancel.hpp"
 
 #include <libpq-fe.h>
 
 #include <algorithm>
 #include <array>
-#include <string>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -16,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <string>
 
 #include "drivers/postgres/pg_io.hpp"
 
@@ -119,19 +118,21 @@ auto async_cancel(asio::thread_pool& workers, std::shared_ptr<pg_query_control> 
     return asio::async_initiate<token_type, void(result<void>)>(
         [&workers](auto handler, std::shared_ptr<pg_query_control> owner, PGcancel* cancel_handle) {
             auto caller = asio::make_work_guard(asio::get_associated_executor(handler));
-            asio::post(workers, [handler = std::move(handler), caller = std::move(caller), owner = std::move(owner),
-                                 cancel_handle]() mutable {
+            asio::post(workers, [handler = std::move(handler), caller = std::move(caller),
+                                 owner = std::move(owner), cancel_handle]() mutable {
                 char reason[256] = {};
                 const int accepted = PQcancel(cancel_handle, reason, sizeof reason);
                 owner->end_cancel();
                 result<void> outcome;
                 if (accepted == 0) {
-                    outcome = make_error(error_code::unavailable, std::string("sending the cancel failed: ") + reason);
+                    outcome = make_error(error_code::unavailable,
+                                         std::string("sending the cancel failed: ") + reason);
                 }
                 auto executor = caller.get_executor();
-                asio::dispatch(executor, [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
-                    std::move(handler)(std::move(outcome));
-                });
+                asio::dispatch(executor,
+                               [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
+                                   std::move(handler)(std::move(outcome));
+                               });
             });
         },
         token, std::move(control), handle);
@@ -144,8 +145,8 @@ asio::awaitable<result<void>> cancel_service::send_cancel(std::shared_ptr<pg_que
     if (handle == nullptr) {
         co_return result<void>();
     }
-    // PQcancel opens a connection to the server and waits for it to close: blocking, so off the I/O thread. The
-    // PGcancel it reads stays alive with `control`, which the worker holds.
+    // PQcancel opens a connection to the server and waits for it to close: blocking, so off the I/O thread.
+    // The PGcancel it reads stays alive with `control`, which the worker holds.
     co_return co_await async_cancel(workers_, std::move(control), handle, asio::use_awaitable);
 }
 
@@ -164,13 +165,16 @@ asio::awaitable<cancel_outcome> cancel_service::cancel(std::shared_ptr<pg_query_
                                                        std::chrono::milliseconds confirm_within) {
     const pg_query_control::snapshot before = control->state();
     if (before.state == pg_query_control::phase::finished) {
-        co_return cancel_outcome{cancel_outcome::kind::not_running, false, "the statement had already finished"};
+        co_return cancel_outcome{cancel_outcome::kind::not_running, false,
+                                 "the statement had already finished"};
     }
     auto sent = co_await send_cancel(control);
     const pg_query_control::snapshot marked = control->state();
-    if (before.state == pg_query_control::phase::waiting && marked.state != pg_query_control::phase::running) {
+    if (before.state == pg_query_control::phase::waiting &&
+        marked.state != pg_query_control::phase::running) {
         // attach() will refuse to start it (or already did).
-        co_return cancel_outcome{cancel_outcome::kind::prevented, true, "the statement was cancelled before it ran"};
+        co_return cancel_outcome{cancel_outcome::kind::prevented, true,
+                                 "the statement was cancelled before it ran"};
     }
 
     // The statement's own connection reports the end (57014 when the cancel stopped it).
@@ -180,9 +184,11 @@ asio::awaitable<cancel_outcome> cancel_service::cancel(std::shared_ptr<pg_query_
     }
     if (const auto after = control->state(); after.state == pg_query_control::phase::finished) {
         if (after.stopped_by_cancel) {
-            co_return cancel_outcome{cancel_outcome::kind::cancelled, true, "the database stopped the statement"};
+            co_return cancel_outcome{cancel_outcome::kind::cancelled, true,
+                                     "the database stopped the statement"};
         }
-        co_return cancel_outcome{cancel_outcome::kind::not_running, false, "the statement finished before the cancel"};
+        co_return cancel_outcome{cancel_outcome::kind::not_running, false,
+                                 "the statement finished before the cancel"};
     }
 
     // Still not over: ask the server itself, and end the backend if it ignored the cancel.
@@ -203,16 +209,17 @@ asio::awaitable<cancel_outcome> cancel_service::cancel(std::shared_ptr<pg_query_
                                  "cannot check the server: " + active.error().message};
     }
     if (!*active || control->state().state == pg_query_control::phase::finished) {
-        co_return cancel_outcome{cancel_outcome::kind::cancelled, true, "the backend is no longer running it"};
+        co_return cancel_outcome{cancel_outcome::kind::cancelled, true,
+                                 "the backend is no longer running it"};
     }
     const std::string pid_text = std::to_string(pid);
     const std::array<const char*, 1> parameters{pid_text.c_str()};
-    auto terminated = co_await run_statement(*side, "SELECT pg_catalog.pg_terminate_backend($1::pg_catalog.int4)",
-                                             parameters);
+    auto terminated = co_await run_statement(
+        *side, "SELECT pg_catalog.pg_terminate_backend($1::pg_catalog.int4)", parameters);
     if (!terminated) {
-        co_return cancel_outcome{cancel_outcome::kind::unconfirmed, false,
-                                 "the cancel was ignored and terminating the backend failed: " +
-                                     terminated.error().message};
+        co_return cancel_outcome{
+            cancel_outcome::kind::unconfirmed, false,
+            "the cancel was ignored and terminating the backend failed: " + terminated.error().message};
     }
     const auto gone_deadline = clock::now() + std::max(confirm_within, std::chrono::milliseconds(1000));
     while (clock::now() < gone_deadline) {

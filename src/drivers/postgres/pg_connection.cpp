@@ -383,7 +383,7 @@ asio::awaitable<result<pg_connection>> pg_connection::open(const connection_conf
     std::optional<error> first_failure;
     for (const auto& address : *addresses) {
         if (options.check_address) {
-            if (auto allowed = options.check_address(address); !allowed) {
+            if (auto allowed = options.check_address(address, static_cast<std::uint16_t>(config.port)); !allowed) {
                 if (!first_failure) {
                     first_failure = std::move(allowed).error();
                 }

@@ -30,8 +30,7 @@ std::string leaking_environment_variable();
 // libpq keywords (PQconndefaults) that open() has not been reviewed against; empty unless libpq grew new ones.
 std::vector<std::string> unreviewed_libpq_keywords();
 
-// Decides whether MetaHog may connect to a resolved address (the SSRF guard plugs in here). An error refuses it.
-using address_check = std::function<result<void>(const boost::asio::ip::address&)>;
+using drivers::address_check;
 
 struct connect_options {
     // The whole budget: name resolution, TCP, TLS, authentication. The smaller of this and the config's own.

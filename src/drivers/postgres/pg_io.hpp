@@ -3,12 +3,11 @@
 // query, and turning a failed result into a metahog::error with the server's diagnostics.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <cstddef>
 #include <initializer_list>
 #include <span>
 #include <string_view>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "core/error.hpp"
 #include "core/result.hpp"
@@ -24,7 +23,8 @@ result<void> send_statement(pg_connection& connection, std::string_view sql,
                             std::span<const char* const> parameters = {});
 inline result<void> send_statement(pg_connection& connection, std::string_view sql,
                                    std::initializer_list<const char*> parameters) {
-    return send_statement(connection, sql, std::span<const char* const>(parameters.begin(), parameters.size()));
+    return send_statement(connection, sql,
+                          std::span<const char* const>(parameters.begin(), parameters.size()));
 }
 
 // The next result of the current command, or a null pointer when the command has no more results (and in
@@ -38,9 +38,10 @@ boost::asio::awaitable<result<pg_result_ptr>> run_statement(pg_connection& conne
                                                             std::span<const char* const> parameters = {});
 
 // A failed result as an error: SQLSTATE, primary message, detail, hint, and the statement position moved back
-// by `position_offset` characters (the text MetaHog put before the user's SQL); a position inside that text is
-// dropped. 57014 (query_canceled) is query_cancelled when `cancel_requested`, else query_timeout.
-error error_from_result(const PGresult* failed, std::size_t position_offset = 0, bool cancel_requested = false);
+// by `position_offset` characters (the text MetaHog put before the user's SQL); a position inside that text
+// is dropped. 57014 (query_canceled) is query_cancelled when `cancel_requested`, else query_timeout.
+error error_from_result(const PGresult* failed, std::size_t position_offset = 0,
+                        bool cancel_requested = false);
 
 // True for PGRES_FATAL_ERROR and the other statuses that mean the command did not succeed.
 bool result_failed(const PGresult* result) noexcept;

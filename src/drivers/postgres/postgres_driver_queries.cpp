@@ -6,11 +6,14 @@ namespace metahog::drivers::postgres {
 
 namespace asio = boost::asio;
 
-std::shared_ptr<query_control> postgres_driver::make_query_control() { return queries_.make_query_control(); }
+std::shared_ptr<query_control> postgres_driver::make_query_control() {
+    return queries_.make_query_control();
+}
 
 asio::awaitable<result<execution_summary>> postgres_driver::execute(std::string_view source_id,
                                                                     const source_config& config,
-                                                                    const execute_options& options, row_sink& sink) {
+                                                                    const execute_options& options,
+                                                                    row_sink& sink) {
     auto stored = from_source_config(config);
     if (!stored) {
         co_return std::move(stored).error();

@@ -34,9 +34,12 @@ pool_options query_engine::with_session_reset(pool_options options) {
     return options;
 }
 
-std::shared_ptr<query_control> query_engine::make_query_control() { return std::make_shared<pg_query_control>(); }
+std::shared_ptr<query_control> query_engine::make_query_control() {
+    return std::make_shared<pg_query_control>();
+}
 
-std::shared_ptr<type_catalog> query_engine::types_for(std::string_view source_id, const connection_config& config) {
+std::shared_ptr<type_catalog> query_engine::types_for(std::string_view source_id,
+                                                      const connection_config& config) {
     const std::string fingerprint = config_fingerprint(config);
     std::lock_guard lock(mutex_);
     auto found = catalogs_.find(source_id);
@@ -55,7 +58,8 @@ asio::awaitable<result<pool_lease>> query_engine::lease_for(std::string_view sou
 
 asio::awaitable<result<execution_summary>> query_engine::execute(std::string_view source_id,
                                                                  const connection_config& config,
-                                                                 const execute_options& options, row_sink& sink) {
+                                                                 const execute_options& options,
+                                                                 row_sink& sink) {
     auto control = postgres_control(options.control);
     if (!control) {
         co_return std::move(control).error();
@@ -94,6 +98,7 @@ asio::awaitable<result<execution_summary>> query_engine::export_rows(std::string
     request.max_rows = options.max_rows;
     request.limits = options.limits;
     request.control = std::move(*control);
+    request.drain = options.drain;
     co_return co_await executor.export_rows(*lease, request, sink);
 }
 
@@ -134,7 +139,9 @@ asio::awaitable<cancel_outcome> query_engine::cancel(const connection_config& co
     if (!ours) {
         co_return cancel_outcome{cancel_outcome::kind::not_running, false, "no such query"};
     }
-    side_connection_opener open_side = [this, config]() { return pg_connection::open(config, side_connect_); };
+    side_connection_opener open_side = [this, config]() {
+        return pg_connection::open(config, side_connect_);
+    };
     co_return co_await cancels_.cancel(std::move(ours), std::move(open_side));
 }
 

@@ -1,15 +1,14 @@
-// The Postgres query engine behind the driver interface's query methods: checks a connection out of the source's
-// pool, keeps one type catalog per source (and config), runs statements through query_executor, reads the schema,
-// and cancels with confirmation. postgres_driver owns one and forwards to it.
+// The Postgres query engine behind the driver interface's query methods: checks a connection out of the
+// source's pool, keeps one type catalog per source (and config), runs statements through query_executor,
+// reads the schema, and cancels with confirmation. postgres_driver owns one and forwards to it.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "core/result.hpp"
 #include "core/rows.hpp"
@@ -28,7 +27,8 @@ public:
     query_engine(const query_engine&) = delete;
     query_engine& operator=(const query_engine&) = delete;
 
-    // Pool options with the session reset (DISCARD ALL, pg_advisory_unlock_all) as reset hook, unless one is set.
+    // Pool options with the session reset (DISCARD ALL, pg_advisory_unlock_all) as reset hook, unless one is
+    // set.
     static pool_options with_session_reset(pool_options options);
 
     std::shared_ptr<query_control> make_query_control();
@@ -38,8 +38,10 @@ public:
                                                               const execute_options& options, row_sink& sink);
     boost::asio::awaitable<result<execution_summary>> export_rows(std::string_view source_id,
                                                                   const connection_config& config,
-                                                                  const export_options& options, row_sink& sink);
-    boost::asio::awaitable<result<std::string>> explain(std::string_view source_id, const connection_config& config,
+                                                                  const export_options& options,
+                                                                  row_sink& sink);
+    boost::asio::awaitable<result<std::string>> explain(std::string_view source_id,
+                                                        const connection_config& config,
                                                         const explain_options& options);
     // Also forgets the source's cached types: a schema refresh is when types may have changed.
     boost::asio::awaitable<result<schema_description>> describe_schema(std::string_view source_id,

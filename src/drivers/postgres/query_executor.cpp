@@ -1,17 +1,17 @@
-// The pipelined read-only statement sequence, row streaming into sinks, exports, EXPLAIN and the session reset.
+// The pipelined read-only statement sequence, row streaming into sinks, exports, EXPLAIN and the session
+// reset.
 #include "drivers/postgres/query_executor.hpp"
 
 #include <libpq-fe.h>
 
 #include <algorithm>
 #include <array>
-#include <optional>
-#include <vector>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <optional>
+#include <vector>
 
 #include "drivers/postgres/pg_io.hpp"
 #include "drivers/postgres/value_render.hpp"
@@ -23,8 +23,9 @@ namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
 
 constexpr std::string_view begin_sql = "BEGIN READ ONLY";
-// The limits are parameters, never formatted into the text. DateStyle ISO and hex bytea are pinned as well: the
-// JSON rendering reads timestamps and bytea from their text, whatever the role's or database's defaults say.
+// The limits are parameters, never formatted into the text. DateStyle ISO and hex bytea are pinned as well:
+// the JSON rendering reads timestamps and bytea from their text, whatever the role's or database's defaults
+// say.
 constexpr std::string_view limits_sql =
     "SELECT pg_catalog.set_config('statement_timeout', $1, true), "
     "pg_catalog.set_config('lock_timeout', $2, true), "
@@ -78,8 +79,8 @@ private:
     bool finished_ = false;
 };
 
-// Reads one command's results up to the null that ends them: the first failed result if there is one, else the
-// last result.
+// Reads one command's results up to the null that ends them: the first failed result if there is one, else
+// the last result.
 asio::awaitable<result<pg_result_ptr>> read_command(pg_connection& connection) {
     pg_result_ptr kept;
     while (true) {
@@ -133,7 +134,7 @@ result_shape shape_of(const PGresult* described) {
 }
 
 // Names the columns' types and builds the renderer; types still unknown are rendered as text.
-row_renderer prepare_columns(type_catalog& types, result_shape& shape) {
+row_renderer prepare_columns(type_catalog& types, result_shape& shape, const row_sink& sink) {
     std::vector<std::shared_ptr<const type_info>> column_types;
     column_types.reserve(shape.columns.size());
     for (std::size_t index = 0; index < shape.columns.size(); ++index) {
@@ -144,10 +145,11 @@ row_renderer prepare_columns(type_catalog& types, result_shape& shape) {
         shape.columns[index].type_name = type->name;
         column_types.push_back(std::move(type));
     }
-    return row_renderer(std::move(column_types));
+    return row_renderer(std::move(column_types), sink.wants_json());
 }
 
-// Hands a result's rows to the sink until it asks to stop. Returns the bytes of values read (for batch sizing).
+// Hands a result's rows to the sink until it asks to stop. Returns the bytes of values read (for batch
+// sizing).
 std::size_t deliver_rows(const PGresult* rows, row_renderer& renderer, std::vector<raw_value>& values,
                          row_sink& sink, bool& sink_open) {
     const int row_count = PQntuples(rows);
@@ -188,7 +190,8 @@ asio::awaitable<void> wait_cancel_quiescent(const control_scope& scope) {
 
 }  // namespace
 
-query_executor::query_executor(type_catalog& types, cancel_service* cancels) : types_(types), cancels_(cancels) {}
+query_executor::query_executor(type_catalog& types, cancel_service* cancels)
+    : types_(types), cancels_(cancels) {}
 
 namespace {
 
@@ -196,8 +199,21 @@ namespace {
 class pipeline_run {
 public:
     pipeline_run(pool_lease& lease, cancel_service* cancels, std::shared_ptr<pg_query_control> control)
-        : lease_(lease), connection_(*lease), conn_(connection_.native()), cancels_(cancels),
+        : lease_(lease),
+          connection_(*lease),
+          conn_(connection_.native()),
+          cancels_(cancels),
           scope_(std::move(control)) {}
+
+    pipeline_run(const pipeline_run&) = delete;
+    pipeline_run& operator=(const pipeline_run&) = delete;
+    // Left mid-pipeline without an answer (an exception, a cancelled coroutine): the statement may still run
+    // on the server and the session is in an unknown state.
+    ~pipeline_run() {
+        if (in_pipeline_ && lease_) {
+            (void)abandon(error{});
+        }
+    }
 
     pg_connection& connection() { return connection_; }
     PGconn* native() { return conn_; }
@@ -207,7 +223,8 @@ public:
     result<void> start() {
         if (!connection_.usable()) {
             lease_.release(false);
-            return make_error(error_code::source_connection_failed, "the connection is not ready for a statement");
+            return make_error(error_code::source_connection_failed,
+                              "the connection is not ready for a statement");
         }
         if (!scope_.attach(conn_)) {
             return make_error(error_code::query_cancelled, "the query was cancelled before it started");
@@ -253,7 +270,8 @@ public:
         return failure;
     }
 
-    // Leaves pipeline mode and checks that the session is back to idle: anything else discards the connection.
+    // Leaves pipeline mode and checks that the session is back to idle: anything else discards the
+    // connection.
     result<void> finish_pipeline(bool transaction_proven) {
         if (in_pipeline_ && PQexitPipelineMode(conn_) == 0) {
             return abandon(connection_.error_from_connection(error_code::internal));
@@ -261,13 +279,15 @@ public:
         in_pipeline_ = false;
         if (PQtransactionStatus(conn_) != PQTRANS_IDLE || !transaction_proven) {
             lease_.release(false);
-            return make_error(error_code::query_failed,
-                              "the statement ended MetaHog's read-only transaction; the connection was discarded");
+            return make_error(
+                error_code::query_failed,
+                "the statement ended MetaHog's read-only transaction; the connection was discarded");
         }
         return {};
     }
 
-    // Results of setup commands (BEGIN, set_config): a failure there is ours or the session's, not the user's.
+    // Results of setup commands (BEGIN, set_config): a failure there is ours or the session's, not the
+    // user's.
     asio::awaitable<result<void>> expect_setup(ExecStatusType expected) {
         auto command = co_await read_command(connection_);
         if (!command) {
@@ -291,11 +311,11 @@ private:
     std::optional<error> setup_failure_;
 };
 
-#define METAHOG_TRY(expression)                          \
-    do {                                                 \
+#define METAHOG_TRY(expression)                                \
+    do {                                                       \
         if (auto metahog_try_ = (expression); !metahog_try_) { \
-            co_return std::move(metahog_try_).error();   \
-        }                                                \
+            co_return std::move(metahog_try_).error();         \
+        }                                                      \
     } while (false)
 
 }  // namespace
@@ -343,7 +363,7 @@ asio::awaitable<result<execution_summary>> query_executor::execute_direct(
                     // load it for the next, after the transaction.
                     pending_lookup = missing;
                 }
-                renderer.emplace(prepare_columns(types_, shape));
+                renderer.emplace(prepare_columns(types_, shape, sink));
                 columns_delivered = true;
                 sink_open = sink.on_columns(shape.columns);
             }
@@ -403,11 +423,12 @@ asio::awaitable<result<execution_summary>> query_executor::execute_direct(
     co_return execution_summary{fetched, exhausted, !sink_open, elapsed};
 }
 
-asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& lease, const execute_request& request,
+asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& lease,
+                                                                   const execute_request& request,
                                                                    row_sink& sink) {
     if (request.mode == statement_mode::direct) {
-        co_return co_await execute_direct(lease, std::string(request.sql), 0, request.max_rows, request.limits,
-                                          request.control, sink);
+        co_return co_await execute_direct(lease, std::string(request.sql), 0, request.max_rows,
+                                          request.limits, request.control, sink);
     }
     pipeline_run run(lease, cancels_, request.control);
     METAHOG_TRY(run.start());
@@ -434,7 +455,8 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
         co_return run.abandon(std::move(declared).error());
     }
     if (!is_ok(declared->get(), PGRES_COMMAND_OK)) {
-        statement_failure = error_from_result(declared->get(), cursor_prefix.size(), run.scope().cancel_requested());
+        statement_failure =
+            error_from_result(declared->get(), cursor_prefix.size(), run.scope().cancel_requested());
     } else {
         // One row at a time: a byte cap then bounds memory too, not only the response.
         (void)PQsetSingleRowMode(run.native());
@@ -442,7 +464,8 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
 
     std::optional<result_shape> shape;
     std::optional<row_renderer> renderer;
-    std::vector<pg_result_ptr> held;  // rows waiting for a type lookup (first sight of a type in this database)
+    std::vector<pg_result_ptr>
+        held;  // rows waiting for a type lookup (first sight of a type in this database)
     std::vector<raw_value> values;
     bool sink_open = true;
     bool columns_delivered = false;
@@ -461,7 +484,7 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
             if (!shape) {
                 shape = shape_of(rows);
                 if (types_.missing(shape->type_oids).empty()) {
-                    renderer.emplace(prepare_columns(types_, *shape));
+                    renderer.emplace(prepare_columns(types_, *shape, sink));
                     columns_delivered = true;
                     sink_open = sink.on_columns(shape->columns);
                 }
@@ -495,8 +518,8 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
     if (auto synced = co_await read_sync(run.connection()); !synced) {
         co_return run.abandon(std::move(synced).error());
     }
-    // CLOSE succeeding proves the transaction survived the statement; after a failure it is skipped or refused
-    // (the transaction is aborted, which is also fine: ROLLBACK ends it).
+    // CLOSE succeeding proves the transaction survived the statement; after a failure it is skipped or
+    // refused (the transaction is aborted, which is also fine: ROLLBACK ends it).
     const bool failed_before_close = statement_failure.has_value() || run.setup_failure().has_value();
     const bool transaction_proven = failed_before_close || is_ok(closed->get(), PGRES_COMMAND_OK);
     co_await wait_cancel_quiescent(run.scope());
@@ -509,7 +532,7 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
     if (!failure && shape && !renderer) {
         // The connection is idle again: load the new types, then render the rows held for them.
         co_await load_types(*lease, types_.missing(shape->type_oids));
-        renderer.emplace(prepare_columns(types_, *shape));
+        renderer.emplace(prepare_columns(types_, *shape, sink));
         columns_delivered = true;
         sink_open = sink.on_columns(shape->columns);
         for (const auto& rows : held) {
@@ -540,8 +563,8 @@ asio::awaitable<void> query_executor::load_types(pg_connection& connection, std:
     }
     const std::string parameter = type_catalog::lookup_parameter(missing);
     const std::array<const char*, 1> parameters{parameter.c_str()};
-    auto looked_up = co_await run_statement(connection, type_catalog::lookup_sql(connection.server_version()),
-                                            parameters);
+    auto looked_up =
+        co_await run_statement(connection, type_catalog::lookup_sql(connection.server_version()), parameters);
     // A failed lookup leaves the types unknown: they render as text, which is still valid output.
     if (looked_up) {
         (void)types_.absorb(looked_up->get());
@@ -614,7 +637,8 @@ asio::awaitable<result<execution_summary>> query_executor::export_rows(pool_leas
         co_return run.abandon(std::move(declared).error());
     }
     if (!is_ok(declared->get(), PGRES_COMMAND_OK) && !run.setup_failure()) {
-        statement_failure = error_from_result(declared->get(), cursor_prefix.size(), run.scope().cancel_requested());
+        statement_failure =
+            error_from_result(declared->get(), cursor_prefix.size(), run.scope().cancel_requested());
     }
     auto described = co_await read_command(run.connection());
     if (!described) {
@@ -633,7 +657,7 @@ asio::awaitable<result<execution_summary>> query_executor::export_rows(pool_leas
         if (auto missing = types_.missing(shape.type_oids); !missing.empty()) {
             METAHOG_TRY(co_await load_types_in_pipeline(run, types_, missing));
         }
-        row_renderer renderer = prepare_columns(types_, shape);
+        row_renderer renderer = prepare_columns(types_, shape, sink);
         std::vector<raw_value> values;
         columns_delivered = true;
         sink_open = sink.on_columns(shape.columns);
@@ -645,7 +669,8 @@ asio::awaitable<result<execution_summary>> query_executor::export_rows(pool_leas
             if (auto flushed = co_await run.connection().flush(); !flushed) {
                 co_return run.abandon(std::move(flushed).error());
             }
-            bool cancel_sent = false;
+            // Rows nobody wants any more are read and dropped: this strategy cannot stop the server early (a
+            // cancel could land on a later command), one reason batched_fetch is the default.
             while (true) {
                 auto next = co_await next_result(run.connection());
                 if (!next) {
@@ -661,10 +686,9 @@ asio::awaitable<result<execution_summary>> query_executor::export_rows(pool_leas
                     if (sink_open) {
                         (void)deliver_rows(rows, renderer, values, sink, sink_open);
                     }
-                    if (!sink_open && !cancel_sent && cancels_ != nullptr) {
-                        // Nobody wants the rest: stop the server rather than read it all.
-                        cancels_->cancel_detached(pg_cancel_ptr(PQgetCancel(run.native())));
-                        cancel_sent = true;
+                    if (sink_open && request.drain && fetched % 10'000 == 0) {
+                        const bool reader_present = co_await request.drain();
+                        sink_open = reader_present;
                     }
                 } else if (result_failed(rows) && !statement_failure && sink_open) {
                     statement_failure =
@@ -701,7 +725,8 @@ asio::awaitable<result<execution_summary>> query_executor::export_rows(pool_leas
                 std::size_t next_requested = 0;
                 if (more) {
                     // Ask for the next batch before encoding this one: the server produces it meanwhile.
-                    next_requested = std::min(batch_rows_for(batch->get(), request.batch_bytes), wanted - fetched);
+                    next_requested =
+                        std::min(batch_rows_for(batch->get(), request.batch_bytes), wanted - fetched);
                     METAHOG_TRY(run.send(fetch_sql(next_requested)));
                     METAHOG_TRY(run.sync());
                     if (auto flushed = co_await run.connection().flush(); !flushed) {
@@ -710,6 +735,10 @@ asio::awaitable<result<execution_summary>> query_executor::export_rows(pool_leas
                 }
                 (void)deliver_rows(batch->get(), renderer, values, sink, sink_open);
                 batch->reset();
+                if (sink_open && request.drain) {
+                    const bool reader_present = co_await request.drain();
+                    sink_open = reader_present;
+                }
                 if (!more) {
                     exhausted = sink_open && count < requested;
                     break;
@@ -753,9 +782,7 @@ asio::awaitable<result<execution_summary>> query_executor::export_rows(pool_leas
     if (auto synced = co_await read_sync(run.connection()); !synced) {
         co_return run.abandon(std::move(synced).error());
     }
-    // A cancel we sent ourselves to stop an unwanted single-row stream aborts the transaction: also fine.
-    const bool transaction_failed = statement_failure.has_value() || run.setup_failure().has_value() ||
-                                    (request.strategy == export_strategy::single_row && !sink_open);
+    const bool transaction_failed = statement_failure.has_value() || run.setup_failure().has_value();
     const bool transaction_proven = transaction_failed || is_ok(closed->get(), PGRES_COMMAND_OK);
     co_await wait_cancel_quiescent(run.scope());
     auto finished = run.finish_pipeline(transaction_proven && is_ok(rolled_back->get(), PGRES_COMMAND_OK));
@@ -795,11 +822,12 @@ private:
 
 }  // namespace
 
-asio::awaitable<result<std::string>> query_executor::explain(pool_lease& lease, const explain_request& request) {
+asio::awaitable<result<std::string>> query_executor::explain(pool_lease& lease,
+                                                             const explain_request& request) {
     const std::string prefix = request.analyze ? "EXPLAIN (FORMAT JSON, ANALYZE) " : "EXPLAIN (FORMAT JSON) ";
     plan_sink sink;
-    auto ran = co_await execute_direct(lease, prefix + std::string(request.sql), prefix.size(), 1, request.limits,
-                                       request.control, sink);
+    auto ran = co_await execute_direct(lease, prefix + std::string(request.sql), prefix.size(), 1,
+                                       request.limits, request.control, sink);
     if (!ran) {
         co_return std::move(ran).error();
     }

@@ -1,24 +1,24 @@
-// Runs one read-only statement on a pooled Postgres connection and streams its rows into a row_sink, with libpq's
-// pipeline mode so that the whole safety sequence costs one round trip:
-//   BEGIN READ ONLY; SELECT set_config(...) (timeouts as parameters); DECLARE metahog_cursor NO SCROLL CURSOR FOR
-//   <statement>; FETCH FORWARD max_rows + 1; CLOSE metahog_cursor; Sync; ROLLBACK; Sync.
-// Why a cursor: FETCH is the only way through libpq to stop the server after max_rows + 1 rows (the protocol's
-// Execute row limit is not exposed), so no row past that ever leaves the database; and the planner, told it is a
-// cursor, favours plans that return the first rows fast. The DECLARE prefix is ASCII, so error positions map back
-// by its length. Why CLOSE: libpq reports PQTRANS_ACTIVE while pipelined commands are queued, so
-// PQtransactionStatus cannot see the transaction between the statement and ROLLBACK; CLOSE can only succeed while
-// the transaction that declared the cursor is still open, which proves the statement did not end it.
-// PQtransactionStatus is then checked to be idle after the final Sync. Any surprise discards the connection.
+// Runs one read-only statement on a pooled Postgres connection and streams its rows into a row_sink, with
+// libpq's pipeline mode so that the whole safety sequence costs one round trip:
+//   BEGIN READ ONLY; SELECT set_config(...) (timeouts as parameters); DECLARE metahog_cursor NO SCROLL CURSOR
+//   FOR <statement>; FETCH FORWARD max_rows + 1; CLOSE metahog_cursor; Sync; ROLLBACK; Sync.
+// Why a cursor: FETCH is the only way through libpq to stop the server after max_rows + 1 rows (the
+// protocol's Execute row limit is not exposed), so no row past that ever leaves the database; and the
+// planner, told it is a cursor, favours plans that return the first rows fast. The DECLARE prefix is ASCII,
+// so error positions map back by its length. Why CLOSE: libpq reports PQTRANS_ACTIVE while pipelined commands
+// are queued, so PQtransactionStatus cannot see the transaction between the statement and ROLLBACK; CLOSE can
+// only succeed while the transaction that declared the cursor is still open, which proves the statement did
+// not end it. PQtransactionStatus is then checked to be idle after the final Sync. Any surprise discards the
+// connection.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "core/result.hpp"
 #include "core/rows.hpp"
@@ -35,7 +35,8 @@ enum class statement_mode {
     // SELECT, VALUES, TABLE, WITH: through a cursor, so only max_rows + 1 rows leave the database.
     cursor,
     // Statements a cursor cannot hold (EXPLAIN of a query, whose output is a few rows): sent as they are, in
-    // single-row mode; rows past the cap are read and dropped. Two round trips: PQtransactionStatus is checked
+    // single-row mode; rows past the cap are read and dropped. Two round trips: PQtransactionStatus is
+    // checked
     // between the statement and ROLLBACK.
     direct,
 };
@@ -50,7 +51,8 @@ struct execute_request {
 };
 
 enum class export_strategy {
-    // FETCH in batches sized to about `batch_bytes`, the next batch requested before the current one is encoded
+    // FETCH in batches sized to about `batch_bytes`, the next batch requested before the current one is
+    // encoded
     // so the server works while we write. Measured faster than single_row (see bench/).
     batched_fetch,
     // One FETCH of everything in libpq's single-row mode: one PGresult per row.
@@ -65,6 +67,9 @@ struct export_request {
     std::shared_ptr<pg_query_control> control;
     export_strategy strategy = export_strategy::batched_fetch;
     std::size_t batch_bytes = 4 * 1024 * 1024;
+    // Awaited after each batch (every 10,000 rows in single-row mode); false stops the export (see
+    // driver.hpp).
+    drivers::export_drain drain;
 };
 
 struct explain_request {
@@ -76,26 +81,28 @@ struct explain_request {
 
 class query_executor {
 public:
-    // `types` is the cache for the database the leased connections belong to. `cancels` (optional) sends a cancel
-    // for a statement abandoned mid-flight before its connection is closed.
+    // `types` is the cache for the database the leased connections belong to. `cancels` (optional) sends a
+    // cancel for a statement abandoned mid-flight before its connection is closed.
     explicit query_executor(type_catalog& types, cancel_service* cancels = nullptr);
 
     // One statement, its rows into `sink` (on_columns, on_row..., on_end). A statement that fails before its
-    // columns are known returns the error without calling the sink; one that fails later also ends the sink with
-    // the failure. A connection whose session the statement could have changed is released as not reusable.
-    boost::asio::awaitable<result<execution_summary>> execute(pool_lease& lease, const execute_request& request,
-                                                              row_sink& sink);
+    // columns are known returns the error without calling the sink; one that fails later also ends the sink
+    // with the failure. A connection whose session the statement could have changed is released as not
+    // reusable.
+    boost::asio::awaitable<result<execution_summary>> execute(pool_lease& lease,
+                                                              const execute_request& request, row_sink& sink);
 
     // The whole result in constant memory, for CSV / NDJSON exports.
-    boost::asio::awaitable<result<execution_summary>> export_rows(pool_lease& lease, const export_request& request,
+    boost::asio::awaitable<result<execution_summary>> export_rows(pool_lease& lease,
+                                                                  const export_request& request,
                                                                   row_sink& sink);
 
-    // EXPLAIN (FORMAT JSON[, ANALYZE]) of the statement in the same read-only, rolled-back transaction; the plan
-    // as JSON text.
+    // EXPLAIN (FORMAT JSON[, ANALYZE]) of the statement in the same read-only, rolled-back transaction; the
+    // plan as JSON text.
     boost::asio::awaitable<result<std::string>> explain(pool_lease& lease, const explain_request& request);
 
-    // The pool's reset hook: DISCARD ALL (prepared statements, session settings, temp state, advisory locks), then
-    // pg_advisory_unlock_all() as the spec asks, in one round trip.
+    // The pool's reset hook: DISCARD ALL (prepared statements, session settings, temp state, advisory locks),
+    // then pg_advisory_unlock_all() as the spec asks, in one round trip.
     static boost::asio::awaitable<result<void>> reset_session(pg_connection& connection);
 
     // The text put before the user's SQL in cursor mode; positions inside it are never reported.

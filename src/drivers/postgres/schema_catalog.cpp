@@ -1,14 +1,14 @@
-// The three schema queries (relations, columns, keys), pipelined in one read-only snapshot, and their JSON forms.
+// The three schema queries (relations, columns, keys), pipelined in one read-only snapshot, and their JSON
+// forms.
 #include "drivers/postgres/schema_catalog.hpp"
 
 #include <libpq-fe.h>
 
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <unordered_map>
-
-#include <boost/json/array.hpp>
-#include <boost/json/parse.hpp>
 
 #include "drivers/postgres/pg_io.hpp"
 
@@ -17,10 +17,10 @@ namespace {
 
 namespace asio = boost::asio;
 
-// The same relation filter in every query so that the three agree. 'pg_' is reserved for system schemas (CREATE
-// SCHEMA refuses it), which covers pg_catalog, pg_toast and the temporary schemas.
-#define METAHOG_RELATION_FILTER                                                                  \
-    "c.relkind IN ('r', 'v', 'm', 'p', 'f') AND n.nspname <> 'information_schema' "              \
+// The same relation filter in every query so that the three agree. 'pg_' is reserved for system schemas
+// (CREATE SCHEMA refuses it), which covers pg_catalog, pg_toast and the temporary schemas.
+#define METAHOG_RELATION_FILTER                                                     \
+    "c.relkind IN ('r', 'v', 'm', 'p', 'f') AND n.nspname <> 'information_schema' " \
     "AND n.nspname NOT LIKE 'pg\\_%'"
 
 constexpr const char* relations_sql =
@@ -29,7 +29,8 @@ constexpr const char* relations_sql =
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pg_catalog.pg_description d ON d.objoid = c.oid "
     "  AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0 "
-    "WHERE " METAHOG_RELATION_FILTER " "
+    "WHERE " METAHOG_RELATION_FILTER
+    " "
     "ORDER BY n.nspname, c.relname";
 
 constexpr const char* columns_sql =
@@ -41,14 +42,16 @@ constexpr const char* columns_sql =
     "LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
     "LEFT JOIN pg_catalog.pg_description d ON d.objoid = a.attrelid "
     "  AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = a.attnum "
-    "WHERE " METAHOG_RELATION_FILTER " AND a.attnum > 0 AND NOT a.attisdropped "
+    "WHERE " METAHOG_RELATION_FILTER
+    " AND a.attnum > 0 AND NOT a.attisdropped "
     "ORDER BY a.attrelid, a.attnum";
 
 // Column lists as JSON arrays (names may hold any character; JSON parses them back exactly).
 constexpr const char* keys_sql =
     "SELECT con.conrelid, con.contype, con.conname, "
     "  pg_catalog.array_to_json(ARRAY(SELECT a.attname FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY "
-    "    AS k(attnum, position) JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum "
+    "    AS k(attnum, position) JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = "
+    "k.attnum "
     "    ORDER BY k.position)), "
     "  fn.nspname, fc.relname, "
     "  pg_catalog.array_to_json(ARRAY(SELECT a.attname FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY "
@@ -59,7 +62,8 @@ constexpr const char* keys_sql =
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid "
     "LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace "
-    "WHERE con.contype IN ('p', 'f') AND " METAHOG_RELATION_FILTER " "
+    "WHERE con.contype IN ('p', 'f') AND " METAHOG_RELATION_FILTER
+    " "
     "ORDER BY con.conrelid, con.conname";
 
 #undef METAHOG_RELATION_FILTER
@@ -83,21 +87,31 @@ unsigned long parse_unsigned(std::string_view text) {
 
 relation_kind kind_of(char relkind) {
     switch (relkind) {
-        case 'v': return relation_kind::view;
-        case 'm': return relation_kind::materialized_view;
-        case 'p': return relation_kind::partitioned_table;
-        case 'f': return relation_kind::foreign_table;
-        default: return relation_kind::table;
+        case 'v':
+            return relation_kind::view;
+        case 'm':
+            return relation_kind::materialized_view;
+        case 'p':
+            return relation_kind::partitioned_table;
+        case 'f':
+            return relation_kind::foreign_table;
+        default:
+            return relation_kind::table;
     }
 }
 
 std::string_view kind_name(relation_kind kind) {
     switch (kind) {
-        case relation_kind::view: return "view";
-        case relation_kind::materialized_view: return "materialized_view";
-        case relation_kind::partitioned_table: return "partitioned_table";
-        case relation_kind::foreign_table: return "foreign_table";
-        case relation_kind::table: break;
+        case relation_kind::view:
+            return "view";
+        case relation_kind::materialized_view:
+            return "materialized_view";
+        case relation_kind::partitioned_table:
+            return "partitioned_table";
+        case relation_kind::foreign_table:
+            return "foreign_table";
+        case relation_kind::table:
+            break;
     }
     return "table";
 }
@@ -202,7 +216,8 @@ asio::awaitable<result<schema_description>> describe_schema(pg_connection& conne
         table.is_partition = value_of(relations, row, 4) == "t";
         const double estimate = std::strtod(PQgetvalue(relations, row, 5), nullptr);
         // reltuples is -1 until the first ANALYZE (Postgres 14+); views have none.
-        if (estimate >= 0 && table.kind != relation_kind::view && table.kind != relation_kind::foreign_table) {
+        if (estimate >= 0 && table.kind != relation_kind::view &&
+            table.kind != relation_kind::foreign_table) {
             table.estimated_rows = estimate;
         }
         table.comment = optional_value(relations, row, 6).value_or("");
@@ -256,9 +271,11 @@ boost::json::object contract_schema_json(const schema_description& schema) {
         boost::json::array columns;
         columns.reserve(table.columns.size());
         for (const auto& column : table.columns) {
-            columns.push_back(boost::json::array{boost::json::string(column.name), boost::json::string(column.type)});
+            columns.push_back(
+                boost::json::array{boost::json::string(column.name), boost::json::string(column.type)});
         }
-        const std::string key = table.schema == schema.default_schema ? table.name : table.schema + "." + table.name;
+        const std::string key =
+            table.schema == schema.default_schema ? table.name : table.schema + "." + table.name;
         tables[key] = std::move(columns);
     }
     boost::json::object body;
@@ -298,7 +315,8 @@ boost::json::object rich_schema_json(const schema_description& schema) {
         described["name"] = table.name;
         described["kind"] = kind_name(table.kind);
         described["is_partition"] = table.is_partition;
-        described["estimated_rows"] = table.estimated_rows ? boost::json::value(*table.estimated_rows) : nullptr;
+        described["estimated_rows"] =
+            table.estimated_rows ? boost::json::value(*table.estimated_rows) : nullptr;
         described["comment"] = table.comment;
         described["columns"] = std::move(columns);
         described["primary_key"] = string_array(table.primary_key);

@@ -1,13 +1,13 @@
-// Schema discovery for a Postgres source: tables, views, materialized views, partitioned and foreign tables, their
-// columns (type via format_type, nullability, default, comment), primary and foreign keys, row estimates and
-// comments — in three catalog queries pipelined in one round trip, whatever the schema's size (never a query per
-// table), inside one read-only snapshot. System schemas (pg_*, information_schema) are left out.
+// Schema discovery for a Postgres source: tables, views, materialized views, partitioned and foreign tables,
+// their columns (type via format_type, nullability, default, comment), primary and foreign keys, row
+// estimates and comments — in three catalog queries pipelined in one round trip, whatever the schema's size
+// (never a query per table), inside one read-only snapshot. System schemas (pg_*, information_schema) are
+// left out.
 #pragma once
-
-#include <string>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
+#include <string>
 
 #include "core/result.hpp"
 #include "drivers/driver.hpp"

@@ -4,13 +4,12 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
-#include <cstdint>
-#include <charconv>
-#include <optional>
-#include <unordered_set>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <unordered_set>
 
 namespace metahog::drivers::postgres {
 namespace {
@@ -136,19 +135,26 @@ constexpr builtin_type builtin_table[] = {
 // The OIDs json.c's json_categorize_type() tests by number; stable since they are fixed in pg_type.dat.
 json_category scalar_rendering(oid type_oid) {
     switch (type_oid) {
-        case 16: return json_category::boolean;
+        case 16:
+            return json_category::boolean;
         case 20:
         case 21:
         case 23:
         case 700:
         case 701:
-        case 1700: return json_category::number;
-        case 1082: return json_category::date;
-        case 1114: return json_category::timestamp;
-        case 1184: return json_category::timestamptz;
+        case 1700:
+            return json_category::number;
+        case 1082:
+            return json_category::date;
+        case 1114:
+            return json_category::timestamp;
+        case 1184:
+            return json_category::timestamptz;
         case 114:
-        case 3802: return json_category::json;
-        default: return json_category::text;
+        case 3802:
+            return json_category::json;
+        default:
+            return json_category::text;
     }
 }
 
@@ -171,7 +177,8 @@ const type_map& builtin_map() {
                 info->delimiter = entry.delimiter;
                 if (arrays) {
                     const auto element = built.find(entry.element_oid);
-                    info->element = element != built.end() ? element->second : type_catalog::unknown(entry.element_oid);
+                    info->element =
+                        element != built.end() ? element->second : type_catalog::unknown(entry.element_oid);
                 }
                 built.emplace(entry.type_oid, std::move(info));
             }
@@ -265,7 +272,9 @@ private:
 
 }  // namespace
 
-std::span<const builtin_type> type_catalog::builtin_types() noexcept { return builtin_table; }
+std::span<const builtin_type> type_catalog::builtin_types() noexcept {
+    return builtin_table;
+}
 
 std::shared_ptr<const type_info> type_catalog::builtin(oid type_oid) {
     const type_map& map = builtin_map();
@@ -303,8 +312,8 @@ std::vector<oid> type_catalog::missing(std::span<const oid> oids) const {
 }
 
 std::string_view type_catalog::lookup_sql(int server_version) {
-    // typsubscript (Postgres 14+) tells true arrays from types that merely have an element type (point, name);
-    // before it, get_element_type() went by typlen = -1.
+    // typsubscript (Postgres 14+) tells true arrays from types that merely have an element type (point,
+    // name); before it, get_element_type() went by typlen = -1.
     static constexpr std::string_view with_subscript = R"sql(
 WITH RECURSIVE wanted(oid) AS (
     SELECT pg_catalog.unnest($1::pg_catalog.oid[])
@@ -363,7 +372,8 @@ std::string type_catalog::lookup_parameter(std::span<const oid> missing_oids) {
 }
 
 result<void> type_catalog::absorb(const PGresult* lookup_result) {
-    if (lookup_result == nullptr || PQresultStatus(lookup_result) != PGRES_TUPLES_OK || PQnfields(lookup_result) != 9) {
+    if (lookup_result == nullptr || PQresultStatus(lookup_result) != PGRES_TUPLES_OK ||
+        PQnfields(lookup_result) != 9) {
         return make_error(error_code::internal, "the type catalog lookup returned an unexpected result");
     }
     std::unordered_map<oid, type_row> rows;
@@ -389,12 +399,15 @@ result<void> type_catalog::absorb(const PGresult* lookup_result) {
             boost::system::error_code parse_error;
             const boost::json::value attributes = boost::json::parse(value(8), parse_error);
             if (parse_error || !attributes.is_array()) {
-                return make_error(error_code::internal, "the type catalog lookup returned malformed attributes");
+                return make_error(error_code::internal,
+                                  "the type catalog lookup returned malformed attributes");
             }
             for (const auto& attribute : attributes.get_array()) {
                 const auto* pair = attribute.if_array();
-                if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_string() || !(*pair)[1].is_number()) {
-                    return make_error(error_code::internal, "the type catalog lookup returned malformed attributes");
+                if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_string() ||
+                    !(*pair)[1].is_number()) {
+                    return make_error(error_code::internal,
+                                      "the type catalog lookup returned malformed attributes");
                 }
                 row.attributes.emplace_back(std::string((*pair)[0].get_string()),
                                             static_cast<oid>((*pair)[1].to_number<std::int64_t>()));

@@ -1,7 +1,7 @@
-// Postgres type metadata for rendering values and naming column types: read from the server's pg_type (names via
-// format_type, categories, element, base and attribute types, domains looked through) and cached per database.
-// Built-in types with fixed OIDs are known without asking, as a fast path; everything else — user enums,
-// domains, composites, their arrays — is read once and then served from the cache.
+// Postgres type metadata for rendering values and naming column types: read from the server's pg_type (names
+// via format_type, categories, element, base and attribute types, domains looked through) and cached per
+// database. Built-in types with fixed OIDs are known without asking, as a fast path; everything else — user
+// enums, domains, composites, their arrays — is read once and then served from the cache.
 #pragma once
 
 #include <memory>
@@ -46,13 +46,14 @@ public:
     // The OIDs among `oids` that find() does not know, without duplicates.
     std::vector<oid> missing(std::span<const oid> oids) const;
 
-    // The one catalog query that loads `missing` types and every type they depend on (element, base and attribute
-    // types, recursively). Parameter $1 is lookup_parameter(missing). The caller sends it on whatever connection
-    // and transaction it is using — the catalog itself does no I/O — and hands the result to absorb().
+    // The one catalog query that loads `missing` types and every type they depend on (element, base and
+    // attribute types, recursively). Parameter $1 is lookup_parameter(missing). The caller sends it on
+    // whatever connection and transaction it is using — the catalog itself does no I/O — and hands the result
+    // to absorb().
     static std::string_view lookup_sql(int server_version);
     static std::string lookup_parameter(std::span<const oid> missing);
-    // Adds the rows of a lookup_sql result to the cache. Types absent from the result (dropped meanwhile) stay
-    // unknown; callers render them as text.
+    // Adds the rows of a lookup_sql result to the cache. Types absent from the result (dropped meanwhile)
+    // stay unknown; callers render them as text.
     result<void> absorb(const PGresult* lookup_result);
 
     // Forgets the database's types (after a schema change: an altered composite, a recreated enum).

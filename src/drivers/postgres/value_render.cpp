@@ -14,16 +14,18 @@ namespace {
 using encoding::append_json_string;
 using encoding::is_json_number;
 
-// Arrays have at most 6 dimensions, but composites and arrays may nest through each other; past this the value
-// is written as text rather than risk the stack.
+// Arrays have at most 6 dimensions, but composites and arrays may nest through each other; past this the
+// value is written as text rather than risk the stack.
 constexpr int max_depth = 32;
 
-// Unquoted, unescaped element and field texts, one buffer per nesting depth: the element being rendered at depth
-// d lives in buffers[d] while deeper elements use deeper buffers. thread_local because rendering never
+// Unquoted, unescaped element and field texts, one buffer per nesting depth: the element being rendered at
+// depth d lives in buffers[d] while deeper elements use deeper buffers. thread_local because rendering never
 // suspends, and it keeps the buffers' capacity from row to row.
 thread_local std::array<std::string, max_depth> unescape_buffers;
 
-bool is_digit(char character) noexcept { return character >= '0' && character <= '9'; }
+bool is_digit(char character) noexcept {
+    return character >= '0' && character <= '9';
+}
 
 bool equals_null_ignoring_case(std::string_view token) noexcept {
     if (token.size() != 4) {
@@ -32,7 +34,8 @@ bool equals_null_ignoring_case(std::string_view token) noexcept {
     constexpr std::string_view upper = "NULL";
     for (std::size_t index = 0; index < 4; ++index) {
         const char character = token[index];
-        const char folded = character >= 'a' && character <= 'z' ? static_cast<char>(character - 32) : character;
+        const char folded =
+            character >= 'a' && character <= 'z' ? static_cast<char>(character - 32) : character;
         if (folded != upper[index]) {
             return false;
         }
@@ -187,7 +190,8 @@ bool render_composite(std::string& out, const type_info& type, std::string_view 
                 }
                 buffer.push_back(text[position + 1]);
                 position += 2;
-            } else if (character == '"' && in_quotes && position + 1 < text.size() && text[position + 1] == '"') {
+            } else if (character == '"' && in_quotes && position + 1 < text.size() &&
+                       text[position + 1] == '"') {
                 buffer.push_back('"');
                 position += 2;
             } else if (character == '"') {
@@ -304,13 +308,26 @@ void append_iso_timestamp(std::string& out, std::string_view text, bool with_tim
     out.append(rest.substr(digits_end));
 }
 
-row_renderer::row_renderer(std::vector<std::shared_ptr<const type_info>> column_types)
-    : types_(std::move(column_types)), cells_(types_.size()), scratch_offsets_(types_.size() * 2) {
+row_renderer::row_renderer(std::vector<std::shared_ptr<const type_info>> column_types, bool render_json)
+    : types_(std::move(column_types)),
+      cells_(types_.size()),
+      scratch_offsets_(types_.size() * 2),
+      render_json_(render_json) {
     scratch_.reserve(1024);
 }
 
 row_view row_renderer::render(std::span<const raw_value> values) {
     constexpr std::size_t not_in_scratch = std::numeric_limits<std::size_t>::max();
+    if (!render_json_) {
+        for (std::size_t index = 0; index < types_.size(); ++index) {
+            const raw_value& value = values[index];
+            cells_[index] = value.is_null
+                                ? cell{}
+                                : cell{std::string_view(value.data, value.length),
+                                       std::string_view(value.data, value.length), json_form::string};
+        }
+        return cells_;
+    }
     scratch_.clear();
     bool any_in_scratch = false;
     const std::size_t count = types_.size();
@@ -367,7 +384,8 @@ row_view row_renderer::render(std::span<const raw_value> values) {
         for (std::size_t index = 0; index < count; ++index) {
             const std::size_t start = scratch_offsets_[2 * index];
             if (start != not_in_scratch) {
-                cells_[index].json = std::string_view(scratch_).substr(start, scratch_offsets_[2 * index + 1] - start);
+                cells_[index].json =
+                    std::string_view(scratch_).substr(start, scratch_offsets_[2 * index + 1] - start);
             }
         }
     }

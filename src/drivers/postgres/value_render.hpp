@@ -1,7 +1,8 @@
-// Postgres values as the contract's "Values" section wants them: each value rendered as the server's own to_json()
-// would render it, from the text the server sent (numbers bare with their exact digits, NaN/Infinity quoted,
-// booleans, ISO-8601 timestamps, arrays parsed from the text array format, json embedded, composites as objects,
-// everything else as its text). Pure functions and a per-result row renderer that allocates nothing per cell.
+// Postgres values as the contract's "Values" section wants them: each value rendered as the server's own
+// to_json() would render it, from the text the server sent (numbers bare with their exact digits,
+// NaN/Infinity quoted, booleans, ISO-8601 timestamps, arrays parsed from the text array format, json
+// embedded, composites as objects, everything else as its text). Pure functions and a per-result row renderer
+// that allocates nothing per cell.
 #pragma once
 
 #include <cstdint>
@@ -74,7 +75,10 @@ struct raw_value {
 // composites) live in; it is reused row after row, so once warm no cell costs an allocation.
 class row_renderer {
 public:
-    explicit row_renderer(std::vector<std::shared_ptr<const type_info>> column_types);
+    // With `render_json` false only text and the null flag are filled in (for sinks that write text, like
+    // CSV).
+    explicit row_renderer(std::vector<std::shared_ptr<const type_info>> column_types,
+                          bool render_json = true);
     row_renderer(row_renderer&&) noexcept = default;
     row_renderer& operator=(row_renderer&&) noexcept = default;
     row_renderer(const row_renderer&) = delete;
@@ -92,6 +96,7 @@ private:
     // may move while it grows).
     std::vector<std::size_t> scratch_offsets_;
     std::string scratch_;
+    bool render_json_ = true;
 };
 
 }  // namespace metahog::drivers::postgres

@@ -112,6 +112,10 @@ export async function request(path: string, options: RequestOptions = {}): Promi
     }
     if (!response.ok) {
         const body = await read_error_body(response);
+        // An abort while the error body was being read is an abort, not an error answer without details.
+        if (options.signal?.aborted) {
+            throw new DOMException("The request was aborted.", "AbortError");
+        }
         if (response.status === 401 && !options.quiet_unauthenticated) {
             on_unauthenticated?.();
         }

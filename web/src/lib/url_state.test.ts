@@ -1,6 +1,6 @@
 // Protects shared links: /sql?open_query=…&direct_query_source=… must open exactly that query on that source.
 import { describe, expect, it } from "vitest";
-import { build_share_url, parse_open_query, strip_open_query } from "./url_state";
+import { build_share_url, parse_open_query, plan_open_query, strip_open_query } from "./url_state";
 
 describe("shared query URLs", () => {
     it("reads the spec's example link with raw spaces", () => {
@@ -24,5 +24,22 @@ describe("shared query URLs", () => {
     it("drops the link's parameters once consumed and keeps others", () => {
         expect(strip_open_query("?open_query=x&direct_query_source=y&direct_query_prefix=p")).toBe("");
         expect(strip_open_query("?open_query=x&debug=1")).toBe("?debug=1");
+    });
+});
+
+describe("opening a shared link", () => {
+    const link = { sql: "SELECT 1", source_id: "source-b" };
+
+    it("fills an untouched tab instead of adding one", () => {
+        expect(plan_open_query(link, { sql: "  ", source_id: "source-a", has_run: false })).toEqual({ reuse_active_tab: true, sql: "SELECT 1", source_id: "source-b" });
+    });
+
+    it("never overwrites a tab with text or a result", () => {
+        expect(plan_open_query(link, { sql: "SELECT 2", source_id: null, has_run: false }).reuse_active_tab).toBe(false);
+        expect(plan_open_query(link, { sql: "", source_id: null, has_run: true }).reuse_active_tab).toBe(false);
+    });
+
+    it("keeps the current database when the link names none", () => {
+        expect(plan_open_query({ sql: "SELECT 1", source_id: null }, { sql: "", source_id: "source-a", has_run: false }).source_id).toBe("source-a");
     });
 });

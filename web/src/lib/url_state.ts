@@ -37,3 +37,19 @@ export function build_share_url(origin: string, sql: string, source_id: string |
     }
     return `${origin.replace(/\/$/, "")}/sql?${parts.join("&")}`;
 }
+
+export interface OpenPlan {
+    /** Put the query into the current tab (it is empty and has never run) rather than a new one. */
+    reuse_active_tab: boolean;
+    sql: string;
+    source_id: string | null;
+}
+
+/** Where a shared link's query goes: an untouched tab is reused; the link's source, else the tab's, is used. */
+export function plan_open_query(request: OpenQueryRequest, active: { sql: string; source_id: string | null; has_run: boolean }): OpenPlan {
+    return {
+        reuse_active_tab: active.sql.trim() === "" && !active.has_run,
+        sql: request.sql,
+        source_id: request.source_id ?? active.source_id,
+    };
+}

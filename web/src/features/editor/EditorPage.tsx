@@ -7,7 +7,7 @@ import { copy_text } from "../../lib/download";
 import { navigate, use_location } from "../../lib/router";
 import { character_position_to_offset } from "../../lib/sql_position";
 import { read_json, write_json } from "../../lib/storage";
-import { build_share_url, parse_open_query, strip_open_query } from "../../lib/url_state";
+import { build_share_url, parse_open_query, plan_open_query, strip_open_query } from "../../lib/url_state";
 import { ResultPane } from "../results/ResultPane";
 import { SchemaBrowser } from "../schema/SchemaBrowser";
 import type { SchemaTable } from "../schema/schema_model";
@@ -54,12 +54,11 @@ export function EditorPage({ team_id }: { team_id: TeamId }) {
             return;
         }
         consumed_link.current = location.search;
-        const reusable = active.sql.trim() === "" && !runs[active.id];
-        const source_id = request.source_id ?? active.source_id;
-        if (reusable) {
-            workbench.update_tab(active.id, { sql: request.sql, source_id });
+        const plan = plan_open_query(request, { sql: active.sql, source_id: active.source_id, has_run: runs[active.id] !== undefined });
+        if (plan.reuse_active_tab) {
+            workbench.update_tab(active.id, { sql: plan.sql, source_id: plan.source_id });
         } else {
-            workbench.new_tab({ sql: request.sql, source_id });
+            workbench.new_tab({ sql: plan.sql, source_id: plan.source_id });
         }
         navigate("/sql" + strip_open_query(location.search), true);
     }, [location.pathname, location.search, active, runs, workbench]);
@@ -169,7 +168,7 @@ export function EditorPage({ team_id }: { team_id: TeamId }) {
     }, [editor_height]);
 
     const running = run?.status === "running";
-    const schema_title = source ? `${source_name(source)} · ${dialect.label}` : "Schema";
+    const schema_title = source ? source_name(source) : "Schema";
 
     return (
         <div className="workbench">

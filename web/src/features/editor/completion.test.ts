@@ -76,8 +76,10 @@ describe("schema autocomplete", () => {
         expect(await labels_at("SELECT date_tr|")).toContain("date_trunc");
     });
 
-    it("does not offer functions where a column is expected after a dot", async () => {
-        const labels = await labels_at("SELECT film.co| FROM film");
+    it("offers neither functions nor keywords where a column is expected after a dot", async () => {
+        const labels = await labels_at("SELECT film.| FROM film");
         expect(labels).not.toContain("count");
+        expect(labels).not.toContain("TIME");
+        expect(labels).toContain("title");
     });
 });

@@ -1,7 +1,8 @@
 // Schema-aware SQL autocompletion: tables and columns of the selected source (also after "prefix." and aliases),
 // keywords of the dialect and its functions.
-import { sql, type SQLNamespace } from "@codemirror/lang-sql";
-import type { Completion, CompletionContext, CompletionResult } from "@codemirror/autocomplete";
+import { keywordCompletionSource, schemaCompletionSource, type SQLNamespace } from "@codemirror/lang-sql";
+import { LanguageSupport } from "@codemirror/language";
+import type { Completion, CompletionContext, CompletionResult, CompletionSource } from "@codemirror/autocomplete";
 import type { Extension } from "@codemirror/state";
 import type { SchemaResponse } from "../../api/types";
 import type { Dialect } from "./dialect";
@@ -44,6 +45,17 @@ export function build_completion_schema(schema: SchemaResponse, default_schema: 
     return { namespace: result, default_schema };
 }
 
+// After "name." only the tables or columns of that name make sense, never a keyword or a function.
+function after_dot(context: CompletionContext): boolean {
+    const word = context.matchBefore(/\w*/);
+    const from = word ? word.from : context.pos;
+    return from > 0 && context.state.sliceDoc(from - 1, from) === ".";
+}
+
+function not_after_dot(source: CompletionSource): CompletionSource {
+    return (context) => (after_dot(context) ? null : source(context));
+}
+
 function function_source(dialect: Dialect) {
     const options: Completion[] = dialect.functions.map((name) => ({
         label: name,
@@ -57,21 +69,16 @@ function function_source(dialect: Dialect) {
         if (!word) {
             return null;
         }
-        // After a dot the user is naming a column or table, never a function.
-        if (word.from > 0 && context.state.sliceDoc(word.from - 1, word.from) === ".") {
-            return null;
-        }
         return { from: word.from, options, validFor: /^\w*$/ };
     };
 }
 
 /** The SQL language support for a dialect and (optionally) a source's schema. */
 export function sql_language(dialect: Dialect, schema: CompletionSchema | null): Extension {
-    const support = sql({
-        dialect: dialect.codemirror,
-        schema: schema?.namespace,
-        defaultSchema: schema?.default_schema,
-        upperCaseKeywords: true,
-    });
-    return [support, dialect.codemirror.language.data.of({ autocomplete: function_source(dialect) })];
+    const language = dialect.codemirror.language;
+    const sources: CompletionSource[] = [not_after_dot(keywordCompletionSource(dialect.codemirror, true)), not_after_dot(function_source(dialect))];
+    if (schema) {
+        sources.unshift(schemaCompletionSource({ dialect: dialect.codemirror, schema: schema.namespace, defaultSchema: schema.default_schema }));
+    }
+    return new LanguageSupport(language, sources.map((source) => language.data.of({ autocomplete: source })));
 }

@@ -106,6 +106,9 @@ export function WorkbenchProvider({ team_id, children }: { team_id: TeamId; chil
         return () => window.clearTimeout(timer);
     }, [state, tabs_key]);
 
+    // Switching team or signing out unmounts the store: whatever the debounce still holds is saved first.
+    useEffect(() => () => void write_json(tabs_key, state_ref.current), [tabs_key]);
+
     useEffect(() => {
         const save_now = () => write_json(tabs_key, state);
         window.addEventListener("pagehide", save_now);
@@ -265,15 +268,21 @@ export function WorkbenchProvider({ team_id, children }: { team_id: TeamId; chil
             set_runs((all) => ({ ...all, [tab_id]: all[tab_id] && { ...all[tab_id]!, cancelling: true } }));
             const controller = controllers.current.get(tab_id);
             // Ask the server to cancel on the database first; aborting the request alone could leave it running.
-            const give_up = window.setTimeout(() => controller?.abort(), 3000);
+            // Once the server has answered, the run is over for the user: any late answer to the execute call
+            // (its "query_cancelled" error, or rows that won the race) is dropped as stale.
+            const stop = () => {
+                finish(tab_id, current.run_id, { status: "cancelled" }, null);
+                controller?.abort();
+            };
+            const give_up = window.setTimeout(stop, 3000);
             cancel_query(team_id, current.client_query_id)
                 .catch(() => undefined)
                 .finally(() => {
                     window.clearTimeout(give_up);
-                    controller?.abort();
+                    stop();
                 });
         },
-        [team_id],
+        [team_id, finish, set_runs],
     );
 
     const active = state.tabs.find((tab) => tab.id === state.active_id) ?? state.tabs[0];

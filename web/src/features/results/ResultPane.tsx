@@ -39,16 +39,20 @@ export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_can
     const [filter, set_filter] = useState("");
     const deferred_filter = useDeferredValue(filter);
 
-    // An error is read in Messages; a new result in the grid.
+    // An error is read in Messages, a plan in Plan, anything else where rows show (the grid, or the chart
+    // when the user chose it).
     useEffect(() => {
-        if (run?.status === "error") {
-            set_view("messages");
-        } else if (run?.status === "success" && run.mode !== "query") {
-            set_view("plan");
-        } else if (run?.status === "success") {
-            set_view((current) => (current === "messages" || current === "plan" ? "results" : current));
+        if (!run) {
+            return;
         }
-    }, [run?.run_id, run?.status]);
+        if (run.status === "error") {
+            set_view("messages");
+        } else if (run.mode !== "query") {
+            set_view("plan");
+        } else {
+            set_view((current) => (current === "chart" ? "chart" : "results"));
+        }
+    }, [run?.run_id, run?.status, run?.mode]);
 
     useEffect(() => {
         set_filter("");
@@ -69,7 +73,7 @@ export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_can
             <span className="result-summary" data-testid="result-summary">
                 <strong>{format_count(result.row_count, "row")}</strong>
                 <span>{format_duration(result.execution_time_ms)}</span>
-                {run?.restored && <span className="faint">from {new Date(run.finished_at ?? run.started_at).toLocaleString()}</span>}
+                {run?.restored && <span className="faint">· last run {new Date(run.finished_at ?? run.started_at).toLocaleString()}</span>}
             </span>
         );
     } else if (run?.status === "error") {
@@ -174,7 +178,7 @@ export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_can
     }
 
     return (
-        <section className="result-pane" aria-label="Query output">
+        <section className="result-pane" aria-label="Query output" data-run-id={run?.run_id ?? ""} data-run-status={run?.status ?? "none"}>
             <div className="result-head">
                 <div className="segmented" role="tablist" aria-label="Output view">
                     <button type="button" role="tab" aria-selected={view === "results"} onClick={() => set_view("results")}>

@@ -16,6 +16,14 @@ describe("chart model", () => {
         expect(series.datasets[0]).toEqual({ label: "revenue", data: [3094.78, 10164.97] });
     });
 
+    it("prefers a varying label and a measure over identifiers", () => {
+        const result = parse_query_result(
+            '{"columns":["film_id","title","rental_rate","last_update"],"types":["integer","text","numeric","timestamp with time zone"],' +
+                '"rows":[[1,"A",0.99,"2022-09-10T16:46:03+00:00"],[2,"B",4.99,"2022-09-10T16:46:03+00:00"]]}',
+        );
+        expect(default_axes(result, postgres_dialect)).toEqual({ x: 1, ys: [2] });
+    });
+
     it("has nothing to plot without a numeric column", () => {
         const result = parse_query_result('{"columns":["title"],"types":["text"],"rows":[["A"]]}');
         expect(default_axes(result, postgres_dialect)).toBeNull();

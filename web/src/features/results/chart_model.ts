@@ -24,17 +24,28 @@ export function numeric_columns(result: QueryResult, dialect: Dialect): number[]
         });
 }
 
-/** A label column (time or text first) on X, and the numeric columns on Y; null when nothing can be plotted. */
+function varies(result: QueryResult, column: number): boolean {
+    const first = result.rows[0]?.[column];
+    const text = first === null || first === undefined ? "" : format_cell(first);
+    return result.rows.slice(1, 500).some((row) => (row[column] === null ? "" : format_cell(row[column])) !== text);
+}
+
+/**
+ * A label column on X (a time column whose values vary, else the first text column) and one measure on Y
+ * (the first numeric column that is not an identifier); null when nothing can be plotted.
+ */
 export function default_axes(result: QueryResult, dialect: Dialect): ChartAxes | null {
     const numeric = numeric_columns(result, dialect);
     if (numeric.length === 0) {
         return null;
     }
     const labels = result.columns.map((_, index) => index).filter((index) => !numeric.includes(index));
-    const time = labels.find((index) => /date|time/i.test(result.types[index] ?? ""));
-    const x = time ?? labels[0] ?? numeric[0];
-    const ys = numeric.filter((index) => index !== x).slice(0, 4);
-    return ys.length > 0 ? { x, ys } : null;
+    const time = labels.find((index) => /date|time/i.test(result.types[index] ?? "") && varies(result, index));
+    const text = labels.find((index) => !/date|time/i.test(result.types[index] ?? ""));
+    const x = time ?? text ?? labels[0] ?? numeric[0];
+    const measures = numeric.filter((index) => index !== x);
+    const y = measures.find((index) => !/(^|_)id$/i.test(result.columns[index])) ?? measures[0];
+    return y === undefined ? null : { x, ys: [y] };
 }
 
 export interface ChartSeries {

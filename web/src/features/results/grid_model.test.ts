@@ -22,3 +22,12 @@ describe("result order", () => {
         expect(view_order(rows, "null", null)).toEqual([1, 2]);
     });
 });
+
+describe("column widths", () => {
+    it("fit the longest number anywhere in the result, not only in the first rows", async () => {
+        const { initial_widths } = await import("./grid_model");
+        const many = Array.from({ length: 1000 }, (_, index) => [index < 999 ? 1.5 : new ExactNumber("123456789012345678901234.5")]);
+        const [width] = initial_widths(["x"], ["numeric"], many);
+        expect(width).toBeGreaterThan(26 * 7);
+    });
+});

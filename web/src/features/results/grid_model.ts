@@ -1,5 +1,5 @@
 // Pure helpers for the result grid: column widths from content, and the filtered, sorted order of rows.
-import type { JsonValue } from "../../lib/exact_json";
+import { ExactNumber, type JsonValue } from "../../lib/exact_json";
 import { compare_cells } from "../../lib/compare";
 import { format_cell, preview_cell } from "../../lib/format";
 
@@ -17,6 +17,18 @@ export function initial_widths(columns: readonly string[], types: readonly strin
             const length = value === null ? 4 : preview_cell(value, 80).length;
             if (length > chars) {
                 chars = length;
+            }
+        }
+        // A clipped number reads as a different number: numeric columns are measured over every row.
+        if (sample.some((row) => typeof row[index] === "number" || row[index] instanceof ExactNumber)) {
+            for (const row of rows) {
+                const value = row[index];
+                if (typeof value === "number" || value instanceof ExactNumber) {
+                    const length = format_cell(value).length;
+                    if (length > chars) {
+                        chars = Math.min(length, 60);
+                    }
+                }
             }
         }
         return Math.round(Math.min(420, Math.max(72, chars * char_width + 22)));

@@ -179,6 +179,8 @@ export function SourceDialog({ team_id, editing, open, on_close, on_saved }: Sou
         }
     };
 
+    // The check route never sees the stored password, so testing an edit needs it typed again.
+    const needs_password_to_test = editing !== null && editing.has_password === true && form.password === "";
     const field_error = save_error?.field ?? (check.state === "failed" ? check.field : undefined);
     const input = (field: keyof FormState, label: string, props: React.InputHTMLAttributes<HTMLInputElement> = {}, hint?: string, wide = false) => (
         <label className={`field${wide ? " wide" : ""}`}>
@@ -210,7 +212,13 @@ export function SourceDialog({ team_id, editing, open, on_close, on_saved }: Sou
                         )}
                         {check.state === "ok" && <span style={{ color: "var(--success)", fontWeight: 600 }}>✓ Connection works</span>}
                     </span>
-                    <button type="button" className="btn" onClick={test_connection} disabled={check.state === "checking" || saving}>
+                    <button
+                        type="button"
+                        className="btn"
+                        onClick={test_connection}
+                        disabled={check.state === "checking" || saving || needs_password_to_test}
+                        title={needs_password_to_test ? "Enter the password to test these settings; saving checks them with the stored password" : undefined}
+                    >
                         Test connection
                     </button>
                     <button type="submit" form="source-form" className="btn btn-primary" disabled={saving}>
@@ -285,7 +293,7 @@ export function SourceDialog({ team_id, editing, open, on_close, on_saved }: Sou
                         "password",
                         "Password",
                         { type: "password", autoComplete: "new-password", placeholder: editing?.has_password ? "•••••••• (unchanged)" : "" },
-                        editing ? "Leave blank to keep the stored password." : "Stored encrypted; never shown again.",
+                        editing ? "Leave blank to keep the stored password; type it to test the connection." : "Stored encrypted; never shown again.",
                         true,
                     )}
                     {input("schema", "Default schema", { autoComplete: "off", spellCheck: false }, "Tables here are listed without a schema name.", true)}
