@@ -97,10 +97,6 @@ result<drivers::driver*> sources_service::driver_for(const json::object& body) c
 
 boost::asio::awaitable<result<std::string>> sources_service::create(std::int64_t team_id, std::int64_t created_by,
                                                                     const json::object& body) {
-    auto engine = driver_for(body);
-    if (!engine) {
-        co_return std::move(engine).error();
-    }
     auto prefix = validate_prefix(body.if_contains("prefix"));
     if (!prefix) {
         co_return std::move(prefix).error();
@@ -108,28 +104,24 @@ boost::asio::awaitable<result<std::string>> sources_service::create(std::int64_t
     if (auto query_only = validate_query_only(body); !query_only) {
         co_return std::move(query_only).error();
     }
-    error failure;
-    const json::object* inputs = job_inputs_of(body, true, failure);
-    if (inputs == nullptr) {
-        co_return failure;
+    auto engine_and_config = config_from_body(body);
+    if (!engine_and_config) {
+        co_return std::move(engine_and_config).error();
     }
-    auto config = (*engine)->parse_config(*inputs);
-    if (!config) {
-        co_return std::move(config).error();
-    }
-    if (auto connected = co_await (*engine)->check_connection(*config, connect_timeout_); !connected) {
+    auto& [engine, config] = *engine_and_config;
+    if (auto connected = co_await engine->check_connection(config, connect_timeout_); !connected) {
         co_return std::move(connected).error();
     }
 
     store::source_record record;
     record.id = security::new_uuid();
     record.team_id = team_id;
-    record.source_type = std::string((*engine)->source_type());
+    record.source_type = std::string(engine->source_type());
     record.prefix = std::move(*prefix);
     record.query_only = true;
     record.status = std::string(checked_status);
-    record.settings_json = json::serialize(config->settings);
-    record.sealed_secrets = security::seal(key_, json::serialize(config->secrets), record.id);
+    record.settings_json = json::serialize(config.settings);
+    record.sealed_secrets = security::seal(key_, json::serialize(config.secrets), record.id);
     record.created_by = created_by;
     auto stored = store_.insert_source(record);
     if (!stored) {
@@ -139,20 +131,30 @@ boost::asio::awaitable<result<std::string>> sources_service::create(std::int64_t
 }
 
 boost::asio::awaitable<result<void>> sources_service::check(const json::object& body) {
+    auto engine_and_config = config_from_body(body);
+    if (!engine_and_config) {
+        co_return std::move(engine_and_config).error();
+    }
+    auto& [engine, config] = *engine_and_config;
+    co_return co_await engine->check_connection(config, connect_timeout_);
+}
+
+result<std::pair<drivers::driver*, drivers::source_config>> sources_service::config_from_body(
+    const json::object& body) const {
     auto engine = driver_for(body);
     if (!engine) {
-        co_return std::move(engine).error();
+        return std::move(engine).error();
     }
     error failure;
     const json::object* inputs = job_inputs_of(body, true, failure);
     if (inputs == nullptr) {
-        co_return failure;
+        return failure;
     }
     auto config = (*engine)->parse_config(*inputs);
     if (!config) {
-        co_return std::move(config).error();
+        return std::move(config).error();
     }
-    co_return co_await (*engine)->check_connection(*config, connect_timeout_);
+    return std::make_pair(*engine, std::move(*config));
 }
 
 result<std::vector<source_view>> sources_service::list(std::int64_t team_id) {

@@ -51,6 +51,8 @@ public:
 
 private:
     result<drivers::driver*> driver_for(const boost::json::object& body) const;
+    // The engine named by source_type and its validated job_inputs.
+    result<std::pair<drivers::driver*, drivers::source_config>> config_from_body(const boost::json::object& body) const;
     result<source_view> view_of(store::source_record record) const;
     result<drivers::source_config> config_of(const store::source_record& record) const;
 
