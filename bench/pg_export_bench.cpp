@@ -1,7 +1,8 @@
-// Export throughput against a real Postgres: MetaHog's two fetch strategies (batched FETCH with prefetch, one
-// FETCH in single-row mode) encoding CSV and NDJSON, beside COPY … TO STDOUT (what psql's \copy reads) as the
-// reference, on a 1,000,000-row, 10-column table. Needs a test instance: METAHOG_TEST_PG_DIR=DIR (DIR/port,
-// DIR/superuser.password), e.g. one started with `scripts/test-pg-fixture start DIR`. Skipped without one.
+// Export throughput against a real Postgres: MetaHog's fetch strategies (batched FETCH with prefetch, one
+// FETCH in single-row mode, the statement streamed in single-row mode) encoding CSV and NDJSON, beside COPY …
+// TO STDOUT (what psql's \copy reads) as the reference, on a 1,000,000-row, 10-column table. Needs a test
+// instance: METAHOG_TEST_PG_DIR=DIR (DIR/port, DIR/superuser.password), e.g. one started with
+// `scripts/test-pg-fixture start DIR`. Skipped without one.
 #include <benchmark/benchmark.h>
 #include <libpq-fe.h>
 
@@ -192,6 +193,14 @@ int main(int argc, char** argv) {
         ->UseRealTime();
     benchmark::RegisterBenchmark("csv_single_row", metahog_export<encoding::csv_encoder>, *target,
                                  export_strategy::single_row)
+        ->Unit(unit)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("csv_streaming", metahog_export<encoding::csv_encoder>, *target,
+                                 export_strategy::streaming)
+        ->Unit(unit)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("ndjson_streaming", metahog_export<encoding::ndjson_encoder>, *target,
+                                 export_strategy::streaming)
         ->Unit(unit)
         ->UseRealTime();
     benchmark::RegisterBenchmark("ndjson_batched_fetch", metahog_export<encoding::ndjson_encoder>, *target,

@@ -507,6 +507,11 @@ TEST_F(pg_query_test, errors_carry_sqlstate_and_user_positions) {
     EXPECT_EQ(column.error().position, 8);
     EXPECT_FALSE(column.error().message.empty());
 
+    // libpq would stop at a NUL and run only the text before it: refused before anything is sent.
+    auto nul = execute(std::string_view("SELECT 1\0 FROM victim", 22), sink);
+    ASSERT_FALSE(nul);
+    EXPECT_EQ(nul.error().code, error_code::invalid_input);
+
     auto hinted = execute("SELECT 'a'::int", sink);
     ASSERT_FALSE(hinted);
     EXPECT_EQ(hinted.error().sqlstate, "22P02");
@@ -669,7 +674,8 @@ TEST_F(pg_query_test, unconfirmed_cancels_are_checked_and_terminated) {
     runner.join();
     EXPECT_TRUE(result.cancelled) << result.detail;
     ASSERT_TRUE(outcome.has_value());
-    EXPECT_FALSE(*outcome);
+    ASSERT_FALSE(*outcome);
+    EXPECT_EQ(outcome->error().code, error_code::query_cancelled) << outcome->error().message;
     const auto still =
         instance_->query("SELECT state FROM pg_stat_activity WHERE pid = " + std::to_string(pid));
     EXPECT_TRUE(still.empty() || still[0][0] != "active");
@@ -728,7 +734,8 @@ TEST_F(pg_query_test, csv_export_matches_copy_byte_for_byte) {
         "decode(lpad(to_hex(g), 4, '0'), 'hex'), jsonb_build_object('g', g) FROM generate_series(1, 3000) g");
     const std::string sql = "SELECT * FROM export_me ORDER BY id";
     const std::string expected = copy_csv(sql);
-    for (const auto strategy : {export_strategy::batched_fetch, export_strategy::single_row}) {
+    for (const auto strategy :
+         {export_strategy::batched_fetch, export_strategy::single_row, export_strategy::streaming}) {
         std::string streamed;
         encoding::csv_encoder encoder({}, [&](std::string_view chunk) {
             streamed.append(chunk);
@@ -748,7 +755,8 @@ TEST_F(pg_query_test, csv_export_matches_copy_byte_for_byte) {
     EXPECT_EQ(encoder.take_output(), copy_csv(single));
 }
 
-// Exports stop at the server's row cap, and report it through the sink.
+// Exports stop at the server's row cap, and report it through the sink. Batched FETCH asks for exactly cap +
+// 1 rows; streaming cancels the statement once the sink stops, and the session is clean either way.
 TEST_F(pg_query_test, exports_stop_at_the_row_cap) {
     encoding::ndjson_encoder encoder({.max_rows = 2500});
     auto outcome = export_to("SELECT g FROM generate_series(1, 100000) g", encoder,
@@ -757,6 +765,18 @@ TEST_F(pg_query_test, exports_stop_at_the_row_cap) {
     EXPECT_EQ(outcome->rows_fetched, 2501U);
     EXPECT_TRUE(encoder.truncated());
     EXPECT_EQ(encoder.row_count(), 2500U);
+
+    encoding::ndjson_encoder streamed({.max_rows = 2500});
+    const auto started = std::chrono::steady_clock::now();
+    auto stopped =
+        export_to("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r", streamed,
+                  export_strategy::streaming, 2500);
+    ASSERT_TRUE(stopped) << stopped.error().message;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+    EXPECT_TRUE(streamed.truncated());
+    EXPECT_EQ(streamed.row_count(), 2500U);
+    EXPECT_TRUE(stopped->stopped_by_sink);
+    EXPECT_EQ(collect("SELECT 1").rows_.size(), 1U);
 }
 
 // Exports wait for the reader between batches (backpressure keeps memory bounded), and a reader that goes

@@ -47,7 +47,7 @@ void pg_query_control::statement_finished(bool stopped_by_cancel) {
 
 bool pg_query_control::cancel_quiescent() const {
     std::lock_guard lock(mutex_);
-    return !cancel_in_flight_;
+    return in_flight_ == 0;
 }
 
 bool pg_query_control::cancel_requested() const {
@@ -57,23 +57,32 @@ bool pg_query_control::cancel_requested() const {
 
 pg_query_control::snapshot pg_query_control::state() const {
     std::lock_guard lock(mutex_);
-    return snapshot{phase_, cancel_requested_, stopped_by_cancel_, cancel_in_flight_, backend_pid_};
+    return snapshot{phase_, cancel_requested_, stopped_by_cancel_, in_flight_ > 0, backend_pid_};
 }
 
 PGcancel* pg_query_control::begin_cancel() {
     std::lock_guard lock(mutex_);
     cancel_requested_ = true;
     // One request at a time is enough: a second would only race the first to the same backend.
-    if (phase_ != phase::running || !cancel_handle_ || cancel_in_flight_) {
+    if (phase_ != phase::running || !cancel_handle_ || in_flight_ > 0) {
         return nullptr;
     }
-    cancel_in_flight_ = true;
+    ++in_flight_;
     return cancel_handle_.get();
+}
+
+bool pg_query_control::begin_terminate() {
+    std::lock_guard lock(mutex_);
+    if (phase_ != phase::running) {
+        return false;
+    }
+    ++in_flight_;
+    return true;
 }
 
 void pg_query_control::end_cancel() {
     std::lock_guard lock(mutex_);
-    cancel_in_flight_ = false;
+    --in_flight_;
 }
 
 namespace {
@@ -83,21 +92,16 @@ asio::awaitable<void> pause(std::chrono::milliseconds duration) {
     (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-// Whether pg_stat_activity still shows the backend running a statement: "active" (or one of the fastpath
-// states). A missing row means the backend is gone.
-asio::awaitable<result<bool>> backend_active(pg_connection& side, int backend_pid) {
+// Whether pg_stat_activity still lists the backend.
+asio::awaitable<result<bool>> backend_present(pg_connection& side, int backend_pid) {
     const std::string pid = std::to_string(backend_pid);
     const std::array<const char*, 1> parameters{pid.c_str()};
     auto rows = co_await run_statement(
-        side, "SELECT state FROM pg_catalog.pg_stat_activity WHERE pid = $1::pg_catalog.int4", parameters);
+        side, "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1::pg_catalog.int4", parameters);
     if (!rows) {
         co_return std::move(rows).error();
     }
-    if (PQntuples(rows->get()) == 0) {
-        co_return false;
-    }
-    const std::string_view state = PQgetvalue(rows->get(), 0, 0);
-    co_return state == "active" || state == "fastpath function call";
+    co_return PQntuples(rows->get()) > 0;
 }
 
 }  // namespace
@@ -177,41 +181,51 @@ asio::awaitable<cancel_outcome> cancel_service::cancel(std::shared_ptr<pg_query_
                                  "the statement was cancelled before it ran"};
     }
 
-    // The statement's own connection reports the end (57014 when the cancel stopped it).
+    // The statement's own connection reports the end (57014 when the cancel stopped it). A cancel that
+    // reached the backend before the statement did (it was still reading the pipeline) is ignored by the
+    // server, so it is sent again while we wait.
     const auto deadline = clock::now() + confirm_within;
+    auto resend_at = clock::now() + std::chrono::milliseconds(100);
     while (control->state().state != pg_query_control::phase::finished && clock::now() < deadline) {
+        if (clock::now() >= resend_at) {
+            (void)co_await send_cancel(control);
+            resend_at = clock::now() + std::chrono::milliseconds(100);
+        }
         co_await pause(std::chrono::milliseconds(5));
     }
-    if (const auto after = control->state(); after.state == pg_query_control::phase::finished) {
-        if (after.stopped_by_cancel) {
-            co_return cancel_outcome{cancel_outcome::kind::cancelled, true,
-                                     "the database stopped the statement"};
+    const auto finished_outcome = [&]() {
+        if (control->state().stopped_by_cancel) {
+            return cancel_outcome{cancel_outcome::kind::cancelled, true,
+                                  "the database stopped the statement"};
         }
-        co_return cancel_outcome{cancel_outcome::kind::not_running, false,
-                                 "the statement finished before the cancel"};
+        return cancel_outcome{cancel_outcome::kind::not_running, false,
+                              "the statement finished before the cancel"};
+    };
+    if (control->state().state == pg_query_control::phase::finished) {
+        co_return finished_outcome();
     }
 
-    // Still not over: ask the server itself, and end the backend if it ignored the cancel.
-    std::string why_unconfirmed = sent ? "" : sent.error().message + "; ";
+    // Still not over: end the backend from another connection of the same role, and confirm it is gone.
+    std::string why = sent ? "" : sent.error().message + "; ";
     if (!open_side_connection) {
         co_return cancel_outcome{cancel_outcome::kind::unconfirmed, false,
-                                 why_unconfirmed + "the statement did not stop within the confirmation time"};
+                                 why + "the statement did not stop within the confirmation time"};
     }
+    if (!control->begin_terminate()) {
+        co_return finished_outcome();
+    }
+    // The executor keeps the connection (and does not return it to the pool) until end_cancel.
+    struct terminate_scope {
+        pg_query_control& control;
+        ~terminate_scope() { control.end_cancel(); }
+    } holding{*control};
     auto side = co_await open_side_connection();
     if (!side) {
-        co_return cancel_outcome{cancel_outcome::kind::unconfirmed, false,
-                                 why_unconfirmed + "cannot check the server: " + side.error().message};
+        co_return cancel_outcome{
+            cancel_outcome::kind::unconfirmed, false,
+            why + "cannot reach the server to terminate the backend: " + side.error().message};
     }
     const int pid = marked.backend_pid;
-    auto active = co_await backend_active(*side, pid);
-    if (!active) {
-        co_return cancel_outcome{cancel_outcome::kind::unconfirmed, false,
-                                 "cannot check the server: " + active.error().message};
-    }
-    if (!*active || control->state().state == pg_query_control::phase::finished) {
-        co_return cancel_outcome{cancel_outcome::kind::cancelled, true,
-                                 "the backend is no longer running it"};
-    }
     const std::string pid_text = std::to_string(pid);
     const std::array<const char*, 1> parameters{pid_text.c_str()};
     auto terminated = co_await run_statement(
@@ -223,7 +237,7 @@ asio::awaitable<cancel_outcome> cancel_service::cancel(std::shared_ptr<pg_query_
     }
     const auto gone_deadline = clock::now() + std::max(confirm_within, std::chrono::milliseconds(1000));
     while (clock::now() < gone_deadline) {
-        auto still = co_await backend_active(*side, pid);
+        auto still = co_await backend_present(*side, pid);
         if (still && !*still) {
             co_return cancel_outcome{cancel_outcome::kind::terminated, true,
                                      "the cancel was ignored; the backend was terminated"};
@@ -231,7 +245,7 @@ asio::awaitable<cancel_outcome> cancel_service::cancel(std::shared_ptr<pg_query_
         co_await pause(std::chrono::milliseconds(10));
     }
     co_return cancel_outcome{cancel_outcome::kind::unconfirmed, false,
-                             "the backend was asked to terminate but is still running"};
+                             "the backend was asked to terminate but is still there"};
 }
 
 }  // namespace metahog::drivers::postgres

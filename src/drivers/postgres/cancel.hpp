@@ -51,6 +51,9 @@ public:
     // Canceller side (cancel_service): marks the request and lends the handle to send it with (null unless
     // the statement is running and no other request is under way); end_cancel once it has been sent.
     PGcancel* begin_cancel();
+    // Before terminating the backend: false when the statement is already over (its connection may be back in
+    // the pool, serving someone else). Otherwise the executor holds the connection until end_cancel.
+    bool begin_terminate();
     void end_cancel();
 
 private:
@@ -60,7 +63,7 @@ private:
     phase phase_ = phase::waiting;
     bool cancel_requested_ = false;
     bool stopped_by_cancel_ = false;
-    bool cancel_in_flight_ = false;
+    int in_flight_ = 0;  // cancel requests and terminations under way
 };
 
 using drivers::cancel_outcome;

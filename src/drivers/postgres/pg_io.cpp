@@ -27,6 +27,10 @@ std::string trimmed(std::string text) {
 
 result<void> send_statement(pg_connection& connection, std::string_view sql,
                             std::span<const char* const> parameters) {
+    // libpq reads up to the first NUL: a NUL inside would silently cut the statement short.
+    if (sql.find('\0') != std::string_view::npos) {
+        return make_error(error_code::invalid_input, "the SQL contains a NUL character", "sql");
+    }
     // libpq wants a NUL-terminated string; the caller's view may not be one.
     const std::string text(sql);
     if (PQsendQueryParams(connection.native(), text.c_str(), static_cast<int>(parameters.size()), nullptr,

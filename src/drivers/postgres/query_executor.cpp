@@ -260,7 +260,11 @@ public:
     // The statement may still be running and the connection is in an unknown state: ask the server to stop it
     // (closing the socket alone would not) and never reuse the connection.
     error abandon(error failure) {
-        scope_.finish(false);
+        // A backend terminated because it ignored a cancel ends its connection: that is the cancel's doing.
+        if (scope_.cancel_requested() && failure.code == error_code::source_connection_failed) {
+            failure.code = error_code::query_cancelled;
+        }
+        scope_.finish(scope_.cancel_requested());
         if (cancels_ != nullptr && conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) {
             cancels_->cancel_detached(pg_cancel_ptr(PQgetCancel(conn_)));
         }
@@ -294,12 +298,21 @@ public:
             co_return abandon(std::move(command).error());
         }
         if (!is_ok(command->get(), expected) && !setup_failure_) {
-            setup_failure_ = error_from_result(command->get());
+            // A cancel can land before the user's statement has started, on BEGIN or the limits.
+            setup_failure_ = error_from_result(command->get(), 0, scope_.cancel_requested());
         }
         co_return result<void>();
     }
 
     std::optional<error>& setup_failure() { return setup_failure_; }
+
+    // Marks the statement over; it was stopped by a cancel when its failure (or a setup failure) says so.
+    void statement_over(const std::optional<error>& statement_failure) {
+        const auto cancelled = [](const std::optional<error>& failure) {
+            return failure && failure->code == error_code::query_cancelled;
+        };
+        scope_.finish(cancelled(statement_failure) || cancelled(setup_failure_));
+    }
 
 private:
     pool_lease& lease_;
@@ -310,6 +323,14 @@ private:
     bool in_pipeline_ = false;
     std::optional<error> setup_failure_;
 };
+
+// Checked before the connection is touched: libpq would cut the statement at the NUL.
+result<void> refuse_nul(std::string_view sql) {
+    if (sql.find('\0') != std::string_view::npos) {
+        return make_error(error_code::invalid_input, "the SQL contains a NUL character", "sql");
+    }
+    return {};
+}
 
 #define METAHOG_TRY(expression)                                \
     do {                                                       \
@@ -323,6 +344,7 @@ private:
 asio::awaitable<result<execution_summary>> query_executor::execute_direct(
     pool_lease& lease, std::string sql, std::size_t position_offset, std::size_t max_rows,
     const statement_limits& limits, std::shared_ptr<pg_query_control> control, row_sink& sink) {
+    METAHOG_TRY(refuse_nul(sql));
     pipeline_run run(lease, cancels_, std::move(control));
     METAHOG_TRY(run.start());
     // Flight 1: BEGIN; limits; the statement (single-row mode); Sync.
@@ -379,7 +401,7 @@ asio::awaitable<result<execution_summary>> query_executor::execute_direct(
         }
     }
     const double elapsed = milliseconds_since(start);
-    run.scope().finish(statement_failure && statement_failure->code == error_code::query_cancelled);
+    run.statement_over(statement_failure);
     if (auto synced = co_await read_sync(run.connection()); !synced) {
         co_return run.abandon(std::move(synced).error());
     }
@@ -430,6 +452,7 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
         co_return co_await execute_direct(lease, std::string(request.sql), 0, request.max_rows,
                                           request.limits, request.control, sink);
     }
+    METAHOG_TRY(refuse_nul(request.sql));
     pipeline_run run(lease, cancels_, request.control);
     METAHOG_TRY(run.start());
     const std::string declare = std::string(cursor_prefix) + std::string(request.sql);
@@ -502,7 +525,7 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
         }
     }
     const double elapsed = milliseconds_since(start);
-    run.scope().finish(statement_failure && statement_failure->code == error_code::query_cancelled);
+    run.statement_over(statement_failure);
 
     auto closed = co_await read_command(run.connection());
     if (!closed) {
@@ -612,6 +635,10 @@ std::size_t batch_rows_for(const PGresult* last_batch, std::size_t target_bytes)
 asio::awaitable<result<execution_summary>> query_executor::export_rows(pool_lease& lease,
                                                                        const export_request& request,
                                                                        row_sink& sink) {
+    METAHOG_TRY(refuse_nul(request.sql));
+    if (request.strategy == export_strategy::streaming) {
+        co_return co_await export_streaming(lease, request, sink);
+    }
     pipeline_run run(lease, cancels_, request.control);
     METAHOG_TRY(run.start());
     const std::string declare = std::string(cursor_prefix) + std::string(request.sql);
@@ -759,7 +786,7 @@ asio::awaitable<result<execution_summary>> query_executor::export_rows(pool_leas
         }
     }
     const double elapsed = milliseconds_since(start);
-    run.scope().finish(statement_failure && statement_failure->code == error_code::query_cancelled);
+    run.statement_over(statement_failure);
 
     METAHOG_TRY(run.send(close_sql));
     METAHOG_TRY(run.sync());
@@ -797,6 +824,136 @@ asio::awaitable<result<execution_summary>> query_executor::export_rows(pool_leas
         }
         co_return std::move(*failure);
     }
+    sink.on_end(stream_end{exhausted, elapsed, std::nullopt});
+    co_return execution_summary{fetched, exhausted, !sink_open, elapsed};
+}
+
+asio::awaitable<result<execution_summary>> query_executor::export_streaming(pool_lease& lease,
+                                                                            const export_request& request,
+                                                                            row_sink& sink) {
+    pipeline_run run(lease, cancels_, request.control);
+    METAHOG_TRY(run.start());
+    const std::string sql(request.sql);
+    // Flight 1: BEGIN; limits; prepare the statement (unnamed) and describe it; Sync.
+    METAHOG_TRY(run.send(begin_sql));
+    METAHOG_TRY(run.send_limits(request.limits));
+    if (PQsendPrepare(run.native(), "", sql.c_str(), 0, nullptr) == 0 ||
+        PQsendDescribePrepared(run.native(), "") == 0) {
+        co_return run.abandon(run.connection().error_from_connection(error_code::source_connection_failed));
+    }
+    METAHOG_TRY(run.sync());
+    const auto start = clock::now();
+    if (auto flushed = co_await run.connection().flush(); !flushed) {
+        co_return run.abandon(std::move(flushed).error());
+    }
+    METAHOG_TRY(co_await run.expect_setup(PGRES_COMMAND_OK));
+    METAHOG_TRY(co_await run.expect_setup(PGRES_TUPLES_OK));
+    std::optional<error> statement_failure;
+    auto prepared = co_await read_command(run.connection());
+    if (!prepared) {
+        co_return run.abandon(std::move(prepared).error());
+    }
+    if (!is_ok(prepared->get(), PGRES_COMMAND_OK) && !run.setup_failure()) {
+        statement_failure = error_from_result(prepared->get(), 0, run.scope().cancel_requested());
+    }
+    auto described = co_await read_command(run.connection());
+    if (!described) {
+        co_return run.abandon(std::move(described).error());
+    }
+    if (auto synced = co_await read_sync(run.connection()); !synced) {
+        co_return run.abandon(std::move(synced).error());
+    }
+
+    bool sink_open = true;
+    bool columns_delivered = false;
+    bool stopped_by_us = false;
+    std::size_t fetched = 0;
+    if (!statement_failure && !run.setup_failure() && is_ok(described->get(), PGRES_COMMAND_OK)) {
+        result_shape shape = shape_of(described->get());
+        if (auto missing = types_.missing(shape.type_oids); !missing.empty()) {
+            METAHOG_TRY(co_await load_types_in_pipeline(run, types_, missing));
+        }
+        row_renderer renderer = prepare_columns(types_, shape, sink);
+        std::vector<raw_value> values;
+        columns_delivered = true;
+        sink_open = sink.on_columns(shape.columns);
+        if (sink_open) {
+            // Flight 2: the statement, streamed; Sync.
+            if (PQsendQueryPrepared(run.native(), "", 0, nullptr, nullptr, nullptr, 0) == 0) {
+                co_return run.abandon(
+                    run.connection().error_from_connection(error_code::source_connection_failed));
+            }
+            METAHOG_TRY(run.sync());
+            (void)PQsetSingleRowMode(run.native());
+            if (auto flushed = co_await run.connection().flush(); !flushed) {
+                co_return run.abandon(std::move(flushed).error());
+            }
+            while (true) {
+                auto next = co_await next_result(run.connection());
+                if (!next) {
+                    co_return run.abandon(std::move(next).error());
+                }
+                if (!*next) {
+                    break;
+                }
+                const PGresult* rows = next->get();
+                const auto status = PQresultStatus(rows);
+                if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
+                    fetched += static_cast<std::size_t>(PQntuples(rows));
+                    if (sink_open) {
+                        (void)deliver_rows(rows, renderer, values, sink, sink_open);
+                        if (sink_open && request.drain && fetched % 10'000 == 0) {
+                            const bool reader_present = co_await request.drain();
+                            sink_open = reader_present;
+                        }
+                        if (!sink_open && !stopped_by_us && cancels_ != nullptr) {
+                            // Nobody wants the rest: stop the statement, and wait until the request is with
+                            // the server, so that it cannot reach a later command.
+                            auto stopper = std::make_shared<pg_query_control>();
+                            (void)stopper->attach(pg_cancel_ptr(PQgetCancel(run.native())), 0);
+                            (void)co_await cancels_->send_cancel(stopper);
+                            stopped_by_us = true;
+                        }
+                    }
+                } else if (result_failed(rows) && !statement_failure && !stopped_by_us) {
+                    statement_failure = error_from_result(rows, 0, run.scope().cancel_requested());
+                }
+            }
+            if (auto synced = co_await read_sync(run.connection()); !synced) {
+                co_return run.abandon(std::move(synced).error());
+            }
+        }
+    }
+    const double elapsed = milliseconds_since(start);
+    run.statement_over(statement_failure);
+    // The pipeline is drained: PQtransactionStatus shows whether the statement left the transaction open.
+    const auto status = PQtransactionStatus(run.native());
+    const bool transaction_proven = status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
+    METAHOG_TRY(run.send(rollback_sql));
+    METAHOG_TRY(run.sync());
+    if (auto flushed = co_await run.connection().flush(); !flushed) {
+        co_return run.abandon(std::move(flushed).error());
+    }
+    auto rolled_back = co_await read_command(run.connection());
+    if (!rolled_back) {
+        co_return run.abandon(std::move(rolled_back).error());
+    }
+    if (auto synced = co_await read_sync(run.connection()); !synced) {
+        co_return run.abandon(std::move(synced).error());
+    }
+    co_await wait_cancel_quiescent(run.scope());
+    auto finished = run.finish_pipeline(transaction_proven && is_ok(rolled_back->get(), PGRES_COMMAND_OK));
+    std::optional<error> failure = run.setup_failure() ? run.setup_failure() : statement_failure;
+    if (!finished && !failure) {
+        failure = std::move(finished).error();
+    }
+    if (failure) {
+        if (columns_delivered) {
+            sink.on_end(stream_end{false, elapsed, failure});
+        }
+        co_return std::move(*failure);
+    }
+    const bool exhausted = sink_open && !stopped_by_us;
     sink.on_end(stream_end{exhausted, elapsed, std::nullopt});
     co_return execution_summary{fetched, exhausted, !sink_open, elapsed};
 }

@@ -51,12 +51,18 @@ struct execute_request {
 };
 
 enum class export_strategy {
-    // FETCH in batches sized to about `batch_bytes`, the next batch requested before the current one is
-    // encoded
-    // so the server works while we write. Measured faster than single_row (see bench/).
+    // FETCH in batches of about `batch_bytes`, the next batch requested before the current one is encoded so
+    // that the server works while we write. Each FETCH is its own statement for statement_timeout.
     batched_fetch,
-    // One FETCH of everything in libpq's single-row mode: one PGresult per row.
+    // One FETCH of everything in libpq's single-row mode. The server collects a FETCH's rows before sending
+    // them, so this one holds the whole result server-side first: kept for comparison only.
     single_row,
+    // The statement itself (no cursor) in single-row mode: the server streams rows as it produces them, with
+    // no tuplestore in between; the columns are described first (its own round trip) so new types are loaded
+    // before any row arrives. A sink that stops (cap, reader gone) gets the statement cancelled; a few rows
+    // past the cap may leave the database meanwhile. statement_timeout covers the whole export, slow readers
+    // included. Transaction check: PQtransactionStatus between the statement and ROLLBACK (two round trips).
+    streaming,
 };
 
 struct export_request {
@@ -109,6 +115,9 @@ public:
     static constexpr std::string_view cursor_prefix = "DECLARE metahog_cursor NO SCROLL CURSOR FOR ";
 
 private:
+    boost::asio::awaitable<result<execution_summary>> export_streaming(pool_lease& lease,
+                                                                       const export_request& request,
+                                                                       row_sink& sink);
     boost::asio::awaitable<result<execution_summary>> execute_direct(
         pool_lease& lease, std::string sql, std::size_t position_offset, std::size_t max_rows,
         const statement_limits& limits, std::shared_ptr<pg_query_control> control, row_sink& sink);
