@@ -101,12 +101,8 @@ std::string_view outcome_name(drivers::cancel_outcome::kind kind) {
 }
 
 // Reads the body as a query request of this caller, with a client_query_id so that a disconnect can cancel it.
-result<services::query_request> query_request_of(team_call& call) {
-    auto body = json_body(call.http);
-    if (!body) {
-        return std::move(body).error();
-    }
-    auto request = services::parse_query_request(*body);
+result<services::query_request> query_request_of(team_call& call, const json::object& body) {
+    auto request = services::parse_query_request(body);
     if (!request) {
         return request;
     }
@@ -138,7 +134,11 @@ boost::asio::awaitable<void> cancel_when_client_leaves(application& app, team_ca
 void add_query_routes(application& app) {
     add_team_route(app, verb::post, "direct_query/execute", minimum_role::member,
                    [&app](team_call& call) -> awaitable_result {
-                       auto request = query_request_of(call);
+                       auto parsed = json_body(call.http);
+                       if (!parsed) {
+                           co_return std::move(parsed).error();
+                       }
+                       auto request = query_request_of(call, *parsed);
                        if (!request) {
                            co_return std::move(request).error();
                        }
@@ -170,14 +170,9 @@ void add_query_routes(application& app) {
                        }
                        // execute's "format" (objects/arrays) means something else here: parse without it.
                        body->erase("format");
-                       auto request = services::parse_query_request(*body);
+                       auto request = query_request_of(call, *body);
                        if (!request) {
                            co_return std::move(request).error();
-                       }
-                       request->team_id = call.team_id;
-                       request->user_id = call.who.user_id;
-                       if (request->client_query_id.empty()) {
-                           request->client_query_id = "server-" + security::new_uuid();
                        }
                        co_await cancel_when_client_leaves(app, call, *request);
                        auto job = co_await app.queries.prepare_export(*request, format);
@@ -203,19 +198,20 @@ void add_query_routes(application& app) {
 
     add_team_route(app, verb::post, "direct_query/explain", minimum_role::member,
                    [&app](team_call& call) -> awaitable_result {
-                       auto request = query_request_of(call);
+                       auto body = json_body(call.http);
+                       if (!body) {
+                           co_return std::move(body).error();
+                       }
+                       auto request = query_request_of(call, *body);
                        if (!request) {
                            co_return std::move(request).error();
                        }
                        bool analyze = false;
-                       if (auto body = json_body(call.http)) {
-                           if (const json::value* flag = body->if_contains("analyze"); flag && !flag->is_null()) {
-                               if (!flag->is_bool()) {
-                                   co_return make_error(error_code::invalid_input, "analyze must be a boolean",
-                                                        "analyze");
-                               }
-                               analyze = flag->as_bool();
+                       if (const json::value* flag = body->if_contains("analyze"); flag && !flag->is_null()) {
+                           if (!flag->is_bool()) {
+                               co_return make_error(error_code::invalid_input, "analyze must be a boolean", "analyze");
                            }
+                           analyze = flag->as_bool();
                        }
                        co_await cancel_when_client_leaves(app, call, *request);
                        auto plan = co_await app.queries.explain(*request, analyze);
