@@ -351,6 +351,14 @@ TEST_F(api_query_test, pagilas_schema_is_complete) {
     for (const char* name : {"actor", "film", "rental", "payment", "customer", "inventory", "store", "staff"}) {
         EXPECT_TRUE(tables.contains(name)) << name;
     }
+    // Domains keep their names (film.release_year is declared `year`, described by Postgres as integer).
+    auto film = client_->post_json(team_path("direct_query/execute"),
+                                   json::object{{"source_id", pagila},
+                                                {"sql", "SELECT film_id, release_year, rating FROM film LIMIT 1"}},
+                                   bearer(api_key()));
+    ASSERT_EQ(film.status, 200u) << film.body;
+    EXPECT_EQ(film.json().at("types"), (json::array{"integer", "year", "mpaa_rating"}));
+
     bool has_fulltext = false;
     for (const auto& column : tables.at("film").as_array()) {
         has_fulltext = has_fulltext || column.at(0) == "fulltext";

@@ -405,11 +405,15 @@ TEST_F(pg_query_test, new_user_types_are_looked_up_on_first_sight) {
     ASSERT_EQ(sink.rows_.size(), 1U);
     EXPECT_EQ(sink.columns_[0].type_name, "money_pair");
     EXPECT_EQ(sink.columns_[1].type_name, "money_pair[]");
-    // Postgres describes a domain column by its base type (RowDescription); values render as the base type.
-    EXPECT_EQ(sink.columns_[2].type_name, "numeric");
+    // Postgres describes a domain column by its base type (RowDescription): the name comes from the table's
+    // declaration, the value renders as the base type. A computed domain value has only its base type.
+    EXPECT_EQ(sink.columns_[2].type_name, "amount");
     EXPECT_EQ(sink.rows_[0][0], R"({"a":1.50,"c":["red","green"]})");
     EXPECT_EQ(sink.rows_[0][1], R"([{"a":2.00,"c":[]}])");
     EXPECT_EQ(sink.rows_[0][2], "3.25");
+
+    collected_rows computed = collect("SELECT a + 1 AS b, (p).a FROM things");
+    EXPECT_EQ(computed.columns_[0].type_name, "numeric");
 
     types_ = std::make_unique<type_catalog>();
     encoding::ndjson_encoder ndjson;

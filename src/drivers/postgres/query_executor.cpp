@@ -112,10 +112,13 @@ asio::awaitable<result<void>> read_sync(pg_connection& connection) {
     co_return result<void>();
 }
 
-// The result's columns, and their types from the cache (nullptr where unknown).
+// The result's columns, their types and where they come from.
 struct result_shape {
     std::vector<column_info> columns;
     std::vector<oid> type_oids;
+    std::vector<column_origin> origins;
+
+    type_lookup missing_in(const type_catalog& types) const { return types.missing(type_oids, origins); }
 };
 
 result_shape shape_of(const PGresult* described) {
@@ -128,6 +131,7 @@ result_shape shape_of(const PGresult* described) {
         column.type_id = PQftype(described, index);
         column.type_modifier = PQfmod(described, index);
         shape.type_oids.push_back(column.type_id);
+        shape.origins.push_back({PQftable(described, index), PQftablecol(described, index)});
         shape.columns.push_back(std::move(column));
     }
     return shape;
@@ -142,7 +146,9 @@ row_renderer prepare_columns(type_catalog& types, result_shape& shape, const row
         if (!type) {
             type = type_catalog::unknown(shape.type_oids[index]);
         }
-        shape.columns[index].type_name = type->name;
+        // A domain column is described by its base type, which renders it; its name is the domain's.
+        const auto domain = types.declared_domain(shape.origins[index], shape.type_oids[index]);
+        shape.columns[index].type_name = domain ? domain->name : type->name;
         column_types.push_back(std::move(type));
     }
     return row_renderer(std::move(column_types), sink.wants_json());
@@ -361,7 +367,7 @@ asio::awaitable<result<execution_summary>> query_executor::execute_direct(
     (void)PQsetSingleRowMode(run.native());
     std::optional<error> statement_failure;
     std::optional<row_renderer> renderer;
-    std::vector<oid> pending_lookup;
+    type_lookup pending_lookup;
     std::vector<raw_value> values;
     bool sink_open = true;
     bool columns_delivered = false;
@@ -380,10 +386,10 @@ asio::awaitable<result<execution_summary>> query_executor::execute_direct(
         if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
             if (!renderer) {
                 result_shape shape = shape_of(rows);
-                if (const auto missing = types_.missing(shape.type_oids); !missing.empty()) {
+                if (auto missing = shape.missing_in(types_); !missing.empty()) {
                     // Rare (a new user type in an EXPLAIN-like statement): render it as text this time and
                     // load it for the next, after the transaction.
-                    pending_lookup = missing;
+                    pending_lookup = std::move(missing);
                 }
                 renderer.emplace(prepare_columns(types_, shape, sink));
                 columns_delivered = true;
@@ -506,7 +512,7 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
         if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
             if (!shape) {
                 shape = shape_of(rows);
-                if (types_.missing(shape->type_oids).empty()) {
+                if (shape->missing_in(types_).empty()) {
                     renderer.emplace(prepare_columns(types_, *shape, sink));
                     columns_delivered = true;
                     sink_open = sink.on_columns(shape->columns);
@@ -554,7 +560,7 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
     }
     if (!failure && shape && !renderer) {
         // The connection is idle again: load the new types, then render the rows held for them.
-        co_await load_types(*lease, types_.missing(shape->type_oids));
+        co_await load_types(*lease, shape->missing_in(types_));
         renderer.emplace(prepare_columns(types_, *shape, sink));
         columns_delivered = true;
         sink_open = sink.on_columns(shape->columns);
@@ -580,12 +586,12 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
     co_return execution_summary{fetched, exhausted, !sink_open, elapsed};
 }
 
-asio::awaitable<void> query_executor::load_types(pg_connection& connection, std::vector<oid> missing) {
+asio::awaitable<void> query_executor::load_types(pg_connection& connection, type_lookup missing) {
     if (missing.empty()) {
         co_return;
     }
-    const std::string parameter = type_catalog::lookup_parameter(missing);
-    const std::array<const char*, 1> parameters{parameter.c_str()};
+    const auto texts = type_catalog::lookup_parameters(missing);
+    const std::array<const char*, 3> parameters{texts[0].c_str(), texts[1].c_str(), texts[2].c_str()};
     auto looked_up =
         co_await run_statement(connection, type_catalog::lookup_sql(connection.server_version()), parameters);
     // A failed lookup leaves the types unknown: they render as text, which is still valid output.
@@ -598,9 +604,10 @@ namespace {
 
 // Loads types from inside the running pipeline and transaction (the pipeline is drained when this is called).
 asio::awaitable<result<void>> load_types_in_pipeline(pipeline_run& run, type_catalog& types,
-                                                     const std::vector<oid>& missing) {
-    const std::string parameter = type_catalog::lookup_parameter(missing);
-    METAHOG_TRY(run.send(type_catalog::lookup_sql(run.connection().server_version()), {parameter.c_str()}));
+                                                     const type_lookup& missing) {
+    const auto texts = type_catalog::lookup_parameters(missing);
+    METAHOG_TRY(run.send(type_catalog::lookup_sql(run.connection().server_version()),
+                         {texts[0].c_str(), texts[1].c_str(), texts[2].c_str()}));
     METAHOG_TRY(run.sync());
     if (auto flushed = co_await run.connection().flush(); !flushed) {
         co_return run.abandon(std::move(flushed).error());
@@ -681,7 +688,7 @@ asio::awaitable<result<execution_summary>> query_executor::export_rows(pool_leas
     std::size_t fetched = 0;
     if (!statement_failure && !run.setup_failure() && is_ok(described->get(), PGRES_COMMAND_OK)) {
         result_shape shape = shape_of(described->get());
-        if (auto missing = types_.missing(shape.type_oids); !missing.empty()) {
+        if (auto missing = shape.missing_in(types_); !missing.empty()) {
             METAHOG_TRY(co_await load_types_in_pipeline(run, types_, missing));
         }
         row_renderer renderer = prepare_columns(types_, shape, sink);
@@ -870,7 +877,7 @@ asio::awaitable<result<execution_summary>> query_executor::export_streaming(pool
     std::size_t fetched = 0;
     if (!statement_failure && !run.setup_failure() && is_ok(described->get(), PGRES_COMMAND_OK)) {
         result_shape shape = shape_of(described->get());
-        if (auto missing = types_.missing(shape.type_oids); !missing.empty()) {
+        if (auto missing = shape.missing_in(types_); !missing.empty()) {
             METAHOG_TRY(co_await load_types_in_pipeline(run, types_, missing));
         }
         row_renderer renderer = prepare_columns(types_, shape, sink);

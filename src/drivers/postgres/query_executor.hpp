@@ -122,7 +122,7 @@ private:
         pool_lease& lease, std::string sql, std::size_t position_offset, std::size_t max_rows,
         const statement_limits& limits, std::shared_ptr<pg_query_control> control, row_sink& sink);
     // Loads types on an idle connection (outside any transaction), for the next results.
-    boost::asio::awaitable<void> load_types(pg_connection& connection, std::vector<oid> missing);
+    boost::asio::awaitable<void> load_types(pg_connection& connection, type_lookup missing);
 
     type_catalog& types_;
     cancel_service* cancels_;

@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
+#include <map>
 #include <cstdint>
 #include <optional>
 #include <unordered_set>
@@ -298,6 +299,19 @@ std::shared_ptr<const type_info> type_catalog::find(oid type_oid) const {
     return found != types_.end() ? found->second : nullptr;
 }
 
+type_lookup type_catalog::missing(std::span<const oid> type_oids, std::span<const column_origin> origins) const {
+    type_lookup needed{missing(type_oids), {}};
+    std::lock_guard lock(mutex_);
+    for (const column_origin& origin : origins) {
+        if (origin.table == 0 || origin.column <= 0 || column_domains_.contains(origin) ||
+            std::find(needed.columns.begin(), needed.columns.end(), origin) != needed.columns.end()) {
+            continue;
+        }
+        needed.columns.push_back(origin);
+    }
+    return needed;
+}
+
 std::vector<oid> type_catalog::missing(std::span<const oid> oids) const {
     std::vector<oid> unknown_oids;
     std::lock_guard lock(mutex_);
@@ -312,11 +326,21 @@ std::vector<oid> type_catalog::missing(std::span<const oid> oids) const {
 }
 
 std::string_view type_catalog::lookup_sql(int server_version) {
+    // Two kinds of rows: one per type (origin columns NULL), and one per asked table column (the LEFT JOINs
+    // answer every column, 0 when it is not a domain or no longer exists, so it is never asked again).
     // typsubscript (Postgres 14+) tells true arrays from types that merely have an element type (point,
     // name); before it, get_element_type() went by typlen = -1.
     static constexpr std::string_view with_subscript = R"sql(
-WITH RECURSIVE wanted(oid) AS (
+WITH RECURSIVE origin(rel, num, domain) AS (
+    SELECT c.rel, c.num, CASE WHEN d.typtype = 'd' THEN d.oid ELSE 0::pg_catalog.oid END
+    FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.oid[]),
+                    pg_catalog.unnest($3::pg_catalog.int2[])) AS c(rel, num)
+    LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.rel AND a.attnum = c.num AND NOT a.attisdropped
+    LEFT JOIN pg_catalog.pg_type d ON d.oid = a.atttypid
+), wanted(oid) AS (
     SELECT pg_catalog.unnest($1::pg_catalog.oid[])
+  UNION
+    SELECT domain FROM origin WHERE domain <> 0::pg_catalog.oid
   UNION
     SELECT dependency.oid
     FROM wanted
@@ -332,12 +356,23 @@ SELECT t.oid, pg_catalog.format_type(t.oid, NULL), t.typcategory, t.typtype, t.t
        t.typdelim, t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc,
        (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, a.atttypid::pg_catalog.int8) ORDER BY a.attnum)
           FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = t.typrelid AND t.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped)
+         WHERE a.attrelid = t.typrelid AND t.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped),
+       NULL::pg_catalog.oid, NULL::pg_catalog.int2
 FROM pg_catalog.pg_type t
-WHERE t.oid IN (SELECT oid FROM wanted))sql";
+WHERE t.oid IN (SELECT oid FROM wanted)
+UNION ALL
+SELECT domain, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, rel, num FROM origin)sql";
     static constexpr std::string_view with_typlen = R"sql(
-WITH RECURSIVE wanted(oid) AS (
+WITH RECURSIVE origin(rel, num, domain) AS (
+    SELECT c.rel, c.num, CASE WHEN d.typtype = 'd' THEN d.oid ELSE 0::pg_catalog.oid END
+    FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.oid[]),
+                    pg_catalog.unnest($3::pg_catalog.int2[])) AS c(rel, num)
+    LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.rel AND a.attnum = c.num AND NOT a.attisdropped
+    LEFT JOIN pg_catalog.pg_type d ON d.oid = a.atttypid
+), wanted(oid) AS (
     SELECT pg_catalog.unnest($1::pg_catalog.oid[])
+  UNION
+    SELECT domain FROM origin WHERE domain <> 0::pg_catalog.oid
   UNION
     SELECT dependency.oid
     FROM wanted
@@ -353,10 +388,23 @@ SELECT t.oid, pg_catalog.format_type(t.oid, NULL), t.typcategory, t.typtype, t.t
        t.typdelim, t.typelem <> 0 AND t.typlen = -1,
        (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, a.atttypid::pg_catalog.int8) ORDER BY a.attnum)
           FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = t.typrelid AND t.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped)
+         WHERE a.attrelid = t.typrelid AND t.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped),
+       NULL::pg_catalog.oid, NULL::pg_catalog.int2
 FROM pg_catalog.pg_type t
-WHERE t.oid IN (SELECT oid FROM wanted))sql";
+WHERE t.oid IN (SELECT oid FROM wanted)
+UNION ALL
+SELECT domain, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, rel, num FROM origin)sql";
     return server_version >= 140000 || server_version == 0 ? with_subscript : with_typlen;
+}
+
+std::array<std::string, 3> type_catalog::lookup_parameters(const type_lookup& missing_items) {
+    std::vector<oid> tables;
+    std::vector<oid> columns;
+    for (const column_origin& origin : missing_items.columns) {
+        tables.push_back(origin.table);
+        columns.push_back(static_cast<oid>(origin.column));
+    }
+    return {lookup_parameter(missing_items.types), lookup_parameter(tables), lookup_parameter(columns)};
 }
 
 std::string type_catalog::lookup_parameter(std::span<const oid> missing_oids) {
@@ -373,13 +421,25 @@ std::string type_catalog::lookup_parameter(std::span<const oid> missing_oids) {
 
 result<void> type_catalog::absorb(const PGresult* lookup_result) {
     if (lookup_result == nullptr || PQresultStatus(lookup_result) != PGRES_TUPLES_OK ||
-        PQnfields(lookup_result) != 9) {
+        PQnfields(lookup_result) != 11) {
         return make_error(error_code::internal, "the type catalog lookup returned an unexpected result");
     }
     std::unordered_map<oid, type_row> rows;
+    std::map<column_origin, oid> origins;
     const int count = PQntuples(lookup_result);
     for (int row_index = 0; row_index < count; ++row_index) {
         const auto value = [&](int column) { return PQgetvalue(lookup_result, row_index, column); };
+        if (!PQgetisnull(lookup_result, row_index, 9)) {
+            // A table column's row: its declared domain (or 0).
+            const auto table = parse_oid(value(9));
+            const auto column = parse_oid(value(10));
+            const auto domain = parse_oid(value(0));
+            if (!table || !column || !domain) {
+                return make_error(error_code::internal, "the type catalog lookup returned a malformed column");
+            }
+            origins.insert_or_assign(column_origin{*table, static_cast<int>(*column)}, *domain);
+            continue;
+        }
         type_row row;
         const auto type_oid = parse_oid(value(0));
         const auto element_oid = parse_oid(value(4));
@@ -424,12 +484,29 @@ result<void> type_catalog::absorb(const PGresult* lookup_result) {
     for (const auto& [type_oid, node] : builder.built()) {
         types_.insert_or_assign(type_oid, node);
     }
+    for (const auto& [origin, domain] : origins) {
+        column_domains_.insert_or_assign(origin, domain);
+    }
     return {};
+}
+
+std::shared_ptr<const type_info> type_catalog::declared_domain(column_origin origin, oid result_type) const {
+    if (origin.table == 0) {
+        return nullptr;
+    }
+    std::lock_guard lock(mutex_);
+    const auto declared = column_domains_.find(origin);
+    if (declared == column_domains_.end() || declared->second == 0 || declared->second == result_type) {
+        return nullptr;
+    }
+    const auto domain = types_.find(declared->second);
+    return domain != types_.end() ? domain->second : nullptr;
 }
 
 void type_catalog::invalidate() {
     std::lock_guard lock(mutex_);
     types_.clear();
+    column_domains_.clear();
 }
 
 }  // namespace metahog::drivers::postgres
