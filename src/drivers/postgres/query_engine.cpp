@@ -56,71 +56,69 @@ asio::awaitable<result<pool_lease>> query_engine::lease_for(std::string_view sou
     co_return co_await pool->acquire();
 }
 
-asio::awaitable<result<execution_summary>> query_engine::execute(std::string_view source_id,
-                                                                 const connection_config& config,
-                                                                 const execute_options& options,
-                                                                 row_sink& sink) {
-    auto control = postgres_control(options.control);
-    if (!control) {
-        co_return std::move(control).error();
+asio::awaitable<result<query_engine::statement_run>> query_engine::start_run(
+    std::string_view source_id, const connection_config& config, const std::shared_ptr<query_control>& control) {
+    auto ours = postgres_control(control);
+    if (!ours) {
+        co_return std::move(ours).error();
     }
     auto lease = co_await lease_for(source_id, config);
     if (!lease) {
         co_return std::move(lease).error();
     }
-    auto types = types_for(source_id, config);
-    query_executor executor(*types, &cancels_);
+    co_return statement_run{std::move(*lease), types_for(source_id, config), std::move(*ours)};
+}
+
+asio::awaitable<result<execution_summary>> query_engine::execute(std::string_view source_id,
+                                                                 const connection_config& config,
+                                                                 const execute_options& options,
+                                                                 row_sink& sink) {
+    auto run = co_await start_run(source_id, config, options.control);
+    if (!run) {
+        co_return std::move(run).error();
+    }
     execute_request request;
     request.sql = options.sql;
     request.max_rows = options.max_rows;
     request.limits = options.limits;
     request.mode = options.shape == statement_shape::query ? statement_mode::cursor : statement_mode::direct;
-    request.control = std::move(*control);
-    co_return co_await executor.execute(*lease, request, sink);
+    request.control = std::move(run->control);
+    query_executor executor(*run->types, &cancels_);
+    co_return co_await executor.execute(run->lease, request, sink);
 }
 
 asio::awaitable<result<execution_summary>> query_engine::export_rows(std::string_view source_id,
                                                                      const connection_config& config,
                                                                      const export_options& options,
                                                                      row_sink& sink) {
-    auto control = postgres_control(options.control);
-    if (!control) {
-        co_return std::move(control).error();
+    auto run = co_await start_run(source_id, config, options.control);
+    if (!run) {
+        co_return std::move(run).error();
     }
-    auto lease = co_await lease_for(source_id, config);
-    if (!lease) {
-        co_return std::move(lease).error();
-    }
-    auto types = types_for(source_id, config);
-    query_executor executor(*types, &cancels_);
     export_request request;
     request.sql = options.sql;
     request.max_rows = options.max_rows;
     request.limits = options.limits;
-    request.control = std::move(*control);
+    request.control = std::move(run->control);
     request.drain = options.drain;
-    co_return co_await executor.export_rows(*lease, request, sink);
+    query_executor executor(*run->types, &cancels_);
+    co_return co_await executor.export_rows(run->lease, request, sink);
 }
 
 asio::awaitable<result<std::string>> query_engine::explain(std::string_view source_id,
                                                            const connection_config& config,
                                                            const explain_options& options) {
-    auto control = postgres_control(options.control);
-    if (!control) {
-        co_return std::move(control).error();
+    auto run = co_await start_run(source_id, config, options.control);
+    if (!run) {
+        co_return std::move(run).error();
     }
-    auto lease = co_await lease_for(source_id, config);
-    if (!lease) {
-        co_return std::move(lease).error();
-    }
-    auto types = types_for(source_id, config);
-    query_executor executor(*types, &cancels_);
     explain_request request;
     request.sql = options.sql;
     request.analyze = options.analyze;
     request.limits = options.limits;
-    request.control = std::move(*control);
-    co_return co_await executor.explain(*lease, request);
+    request.control = std::move(run->control);
+    query_executor executor(*run->types, &cancels_);
+    co_return co_await executor.explain(run->lease, request);
 }
 
 asio::awaitable<result<schema_description>> query_engine::describe_schema(std::string_view source_id,

@@ -56,6 +56,17 @@ private:
     boost::asio::awaitable<result<pool_lease>> lease_for(std::string_view source_id,
                                                          const connection_config& config);
 
+    // What every statement run needs: a pooled connection of the source, the source's types, and the
+    // caller's control as this engine's kind.
+    struct statement_run {
+        pool_lease lease;
+        std::shared_ptr<type_catalog> types;
+        std::shared_ptr<pg_query_control> control;
+    };
+    boost::asio::awaitable<result<statement_run>> start_run(std::string_view source_id,
+                                                            const connection_config& config,
+                                                            const std::shared_ptr<query_control>& control);
+
     struct catalog_entry {
         std::string fingerprint;
         std::shared_ptr<type_catalog> types;

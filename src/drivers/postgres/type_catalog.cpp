@@ -325,75 +325,58 @@ std::vector<oid> type_catalog::missing(std::span<const oid> oids) const {
     return unknown_oids;
 }
 
+namespace {
+
+// Two kinds of rows: one per type (the origin columns NULL), and one per asked table column (the LEFT JOINs
+// answer every column, 0 when it is not a domain or no longer exists, so it is never asked again).
+// {is_array} tells true arrays from types that merely have an element type (point, name).
+constexpr std::string_view lookup_template = R"sql(
+WITH RECURSIVE origin(rel, num, domain) AS (
+    SELECT c.rel, c.num, CASE WHEN d.typtype = 'd' THEN d.oid ELSE 0::pg_catalog.oid END
+    FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.oid[]),
+                    pg_catalog.unnest($3::pg_catalog.int2[])) AS c(rel, num)
+    LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.rel AND a.attnum = c.num AND NOT a.attisdropped
+    LEFT JOIN pg_catalog.pg_type d ON d.oid = a.atttypid
+), wanted(oid) AS (
+    SELECT pg_catalog.unnest($1::pg_catalog.oid[])
+  UNION
+    SELECT domain FROM origin WHERE domain <> 0::pg_catalog.oid
+  UNION
+    SELECT dependency.oid
+    FROM wanted
+    JOIN pg_catalog.pg_type t ON t.oid = wanted.oid
+    CROSS JOIN LATERAL (
+        SELECT t.typelem WHERE t.typelem <> 0
+        UNION ALL SELECT t.typbasetype WHERE t.typbasetype <> 0
+        UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = t.typrelid AND t.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped
+    ) AS dependency(oid)
+)
+SELECT t.oid, pg_catalog.format_type(t.oid, NULL), t.typcategory, t.typtype, t.typelem, t.typbasetype,
+       t.typdelim, {is_array},
+       (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, a.atttypid::pg_catalog.int8) ORDER BY a.attnum)
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = t.typrelid AND t.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped),
+       NULL::pg_catalog.oid, NULL::pg_catalog.int2
+FROM pg_catalog.pg_type t
+WHERE t.oid IN (SELECT oid FROM wanted)
+UNION ALL
+SELECT domain, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, rel, num FROM origin)sql";
+
+std::string lookup_sql_with(std::string_view is_array) {
+    std::string sql(lookup_template);
+    constexpr std::string_view marker = "{is_array}";
+    sql.replace(sql.find(marker), marker.size(), is_array);
+    return sql;
+}
+
+}  // namespace
+
 std::string_view type_catalog::lookup_sql(int server_version) {
-    // Two kinds of rows: one per type (origin columns NULL), and one per asked table column (the LEFT JOINs
-    // answer every column, 0 when it is not a domain or no longer exists, so it is never asked again).
-    // typsubscript (Postgres 14+) tells true arrays from types that merely have an element type (point,
-    // name); before it, get_element_type() went by typlen = -1.
-    static constexpr std::string_view with_subscript = R"sql(
-WITH RECURSIVE origin(rel, num, domain) AS (
-    SELECT c.rel, c.num, CASE WHEN d.typtype = 'd' THEN d.oid ELSE 0::pg_catalog.oid END
-    FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.oid[]),
-                    pg_catalog.unnest($3::pg_catalog.int2[])) AS c(rel, num)
-    LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.rel AND a.attnum = c.num AND NOT a.attisdropped
-    LEFT JOIN pg_catalog.pg_type d ON d.oid = a.atttypid
-), wanted(oid) AS (
-    SELECT pg_catalog.unnest($1::pg_catalog.oid[])
-  UNION
-    SELECT domain FROM origin WHERE domain <> 0::pg_catalog.oid
-  UNION
-    SELECT dependency.oid
-    FROM wanted
-    JOIN pg_catalog.pg_type t ON t.oid = wanted.oid
-    CROSS JOIN LATERAL (
-        SELECT t.typelem WHERE t.typelem <> 0
-        UNION ALL SELECT t.typbasetype WHERE t.typbasetype <> 0
-        UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a
-            WHERE a.attrelid = t.typrelid AND t.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped
-    ) AS dependency(oid)
-)
-SELECT t.oid, pg_catalog.format_type(t.oid, NULL), t.typcategory, t.typtype, t.typelem, t.typbasetype,
-       t.typdelim, t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc,
-       (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, a.atttypid::pg_catalog.int8) ORDER BY a.attnum)
-          FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = t.typrelid AND t.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped),
-       NULL::pg_catalog.oid, NULL::pg_catalog.int2
-FROM pg_catalog.pg_type t
-WHERE t.oid IN (SELECT oid FROM wanted)
-UNION ALL
-SELECT domain, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, rel, num FROM origin)sql";
-    static constexpr std::string_view with_typlen = R"sql(
-WITH RECURSIVE origin(rel, num, domain) AS (
-    SELECT c.rel, c.num, CASE WHEN d.typtype = 'd' THEN d.oid ELSE 0::pg_catalog.oid END
-    FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.oid[]),
-                    pg_catalog.unnest($3::pg_catalog.int2[])) AS c(rel, num)
-    LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.rel AND a.attnum = c.num AND NOT a.attisdropped
-    LEFT JOIN pg_catalog.pg_type d ON d.oid = a.atttypid
-), wanted(oid) AS (
-    SELECT pg_catalog.unnest($1::pg_catalog.oid[])
-  UNION
-    SELECT domain FROM origin WHERE domain <> 0::pg_catalog.oid
-  UNION
-    SELECT dependency.oid
-    FROM wanted
-    JOIN pg_catalog.pg_type t ON t.oid = wanted.oid
-    CROSS JOIN LATERAL (
-        SELECT t.typelem WHERE t.typelem <> 0
-        UNION ALL SELECT t.typbasetype WHERE t.typbasetype <> 0
-        UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a
-            WHERE a.attrelid = t.typrelid AND t.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped
-    ) AS dependency(oid)
-)
-SELECT t.oid, pg_catalog.format_type(t.oid, NULL), t.typcategory, t.typtype, t.typelem, t.typbasetype,
-       t.typdelim, t.typelem <> 0 AND t.typlen = -1,
-       (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, a.atttypid::pg_catalog.int8) ORDER BY a.attnum)
-          FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = t.typrelid AND t.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped),
-       NULL::pg_catalog.oid, NULL::pg_catalog.int2
-FROM pg_catalog.pg_type t
-WHERE t.oid IN (SELECT oid FROM wanted)
-UNION ALL
-SELECT domain, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, rel, num FROM origin)sql";
+    // typsubscript (Postgres 14+) is the exact test; before it, get_element_type() went by typlen = -1.
+    static const std::string with_subscript =
+        lookup_sql_with("t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc");
+    static const std::string with_typlen = lookup_sql_with("t.typelem <> 0 AND t.typlen = -1");
     return server_version >= 140000 || server_version == 0 ? with_subscript : with_typlen;
 }
 
