@@ -1,7 +1,8 @@
 // Fuzz target: bytes a client sends on one keep-alive connection, read as server.cpp reads them (the same
 // parser and limits from http/request_reading.hpp, fed in socket-sized chunks), then the target parsing,
-// routing, path and query parameters and static files of server::dispatch. Aborts when a file outside the web
-// root is served or a request that never reached a handler answers 500.
+// routing, path and query parameters and static files of server::dispatch, the session cookie and the JSON
+// body. Aborts when a file outside the web root is served or a request that never reached a handler answers
+// 500.
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
@@ -19,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/request_support.hpp"
 #include "http/error_response.hpp"
 #include "http/metrics.hpp"
 #include "http/request_reading.hpp"
@@ -201,6 +203,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         http::request_context context{req, *target, {}, "192.0.2.1", "fuzz", std::make_shared<http::client_disconnect>(),
                                       0};
         check_response(dispatch(state, context));
+        // What every API handler reads before its own work: the session cookie and a JSON body.
+        if (api::session_cookie(req).find(';') != std::string::npos) {
+            std::fprintf(stderr, "a session cookie value runs past its ';'\n");
+            std::abort();
+        }
+        if (!req.body().empty()) {
+            (void)api::json_body(context);
+        }
         // What the access log prints.
         (void)context.target.encoded_path();
         if (!req.keep_alive()) {
