@@ -67,11 +67,10 @@ libpq_view read_with_libpq(const std::string& text) {
     return view;
 }
 
-// A password worth looking for in a message: long enough and unlike any word the messages use.
+// A password worth looking for in a message: one with a character no message of ours uses, so that finding it
+// means the input was echoed (a password "1 to 300" would match "from 1 to 300 seconds").
 bool distinctive(std::string_view password) {
-    return password.size() >= 8 && std::any_of(password.begin(), password.end(), [](char c) {
-               return c >= '0' && c <= '9';
-           });
+    return password.size() >= 4 && password.find_first_of("#~^!$*|{}<>`") != std::string_view::npos;
 }
 
 void check_accepted(const postgres::connection_config& config, std::string_view input) {
