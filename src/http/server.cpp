@@ -27,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/error_response.hpp"
+#include "http/request_reading.hpp"
 
 namespace metahog::http {
 
@@ -284,9 +285,8 @@ asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) 
     bool first_request = true;
 
     for (;;) {
-        beast_http::request_parser<beast_http::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
-        parser.body_limit(settings_.max_body_bytes);
+        request_parser parser;
+        apply_request_limits(parser, settings_);
         boost::system::error_code ec;
 
         state->idle = true;
@@ -337,7 +337,7 @@ asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) 
             }
             response = error_response(make_error(error_code::invalid_input, "malformed request: " + ec.message()));
         } else {
-            auto target = boost::urls::parse_origin_form(std::string_view(req.target().data(), req.target().size()));
+            auto target = parse_request_target(req);
             if (!target) {
                 response = error_response(make_error(error_code::invalid_input, "malformed request target"));
             } else {

@@ -1,0 +1,1 @@
+WITH recent AS (SELECT * FROM pagila.rental WHERE rental_date > now() - interval '7 days') SELECT pagila.rental.customer_id FROM recent, pagila.rental

@@ -1,0 +1,1 @@
+WITH gone AS (DELETE FROM film RETURNING *) SELECT * FROM gone

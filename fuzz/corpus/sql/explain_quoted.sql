@@ -1,0 +1,1 @@
+EXPLAIN ANALYZE SELECT "pagila".film.* FROM pagila . /* c */ film

