@@ -87,7 +87,7 @@ std::filesystem::path metahog_binary() {
 }
 
 command_output run_metahog(const std::vector<std::string>& arguments,
-                           const std::vector<std::string>& extra_environment) {
+                           const std::vector<std::string>& extra_environment, std::chrono::seconds timeout) {
     int out_pipe[2];
     int err_pipe[2];
     if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) {
@@ -113,12 +113,16 @@ command_output run_metahog(const std::vector<std::string>& arguments,
         throw std::runtime_error("cannot start " + argv_strings[0]);
     }
     command_output output;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     output.out = drain(out_pipe[0], deadline);
     output.err = drain(err_pipe[0], deadline);
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
     int status = 0;
+    // Killed only past the deadline: a child that closed its pipes may be a moment away from exiting itself.
+    if (std::chrono::steady_clock::now() >= deadline && ::waitpid(pid, &status, WNOHANG) == 0) {
+        ::kill(pid, SIGKILL);
+    }
     ::waitpid(pid, &status, 0);
     output.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return output;
