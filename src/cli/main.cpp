@@ -84,9 +84,10 @@ int serve(const common_options& options, const std::string& listen) {
     server.start();
     const std::string host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                          : endpoint->address().to_string();
-    spdlog::info("msg=listening url=http://{}:{}/ data_dir={} threads={} workbench={}", host, endpoint->port(),
+    const char* scheme = server.serves_tls() ? "https" : "http";
+    spdlog::info("msg=listening url={}://{}:{}/ data_dir={} threads={} workbench={}", scheme, host, endpoint->port(),
                  config->data_dir.string(), threads, (*app)->files.available() ? "yes" : "not built");
-    std::printf("MetaHog is listening on http://%s:%u/\n", host.c_str(), endpoint->port());
+    std::printf("MetaHog is listening on %s://%s:%u/\n", scheme, host.c_str(), endpoint->port());
     std::fflush(stdout);
 
     // Idle connections to sources are closed by the drivers' housekeeping, not only when a pool is next used.

@@ -3,3 +3,7 @@ metahog_add_test(NAME api_keys_test LABELS http FIXTURES pg
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/api_keys_test.cpp
   LIBS Boost::json)
 add_dependencies(api_keys_test metahog)
+metahog_add_test(NAME api_tls_test LABELS http
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/api_tls_test.cpp
+  LIBS Boost::json)
+add_dependencies(api_tls_test metahog)
