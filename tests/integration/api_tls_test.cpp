@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <system_error>
+#include <iterator>
+#include <stdexcept>
 
 #include <boost/json.hpp>
 
@@ -82,7 +84,7 @@ TEST_F(api_tls_test, serves_https_with_hsts_and_secure_cookies) {
 
     // A client that trusts another certificate refuses the server: the test client really verifies.
     http_client distrustful("127.0.0.1", server.port(), file("other.crt"));
-    EXPECT_THROW(distrustful.get("/healthz"), std::system_error);
+    EXPECT_THROW(distrustful.get("/healthz"), std::runtime_error);
     // And the server goes on serving after that failed handshake.
     EXPECT_EQ(client.get("/healthz").status, 200u);
     EXPECT_EQ(server.stop(), 0);

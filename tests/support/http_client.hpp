@@ -23,7 +23,7 @@ class http_client {
 public:
     http_client(std::string host, unsigned short port);
     // HTTPS, trusting only `trusted_certificate` (PEM): the server's certificate must chain to it. A failed
-    // handshake (wrong certificate, plain HTTP server) throws std::system_error from request().
+    // handshake (wrong certificate, plain HTTP server) throws (a std::runtime_error) from request().
     http_client(std::string host, unsigned short port, std::filesystem::path trusted_certificate);
     ~http_client();
     http_client(const http_client&) = delete;
