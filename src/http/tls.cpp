@@ -3,6 +3,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <fstream>
 #include <string>
@@ -65,8 +66,14 @@ result<std::shared_ptr<ssl::context>> make_tls_context(const std::filesystem::pa
                          " is not a PEM certificate: " + openssl_reason());
     }
     if (SSL_CTX_use_PrivateKey_file(native, private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
+        // OpenSSL checks the pair while loading the key already: tell that case apart from a malformed key.
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            return tls_error("server.tls_private_key: " + private_key.string() +
+                             " does not match the certificate in " + certificate.string());
+        }
         return tls_error("server.tls_private_key: " + private_key.string() +
-                         " is not a PEM private key matching the certificate: " + openssl_reason());
+                         " is not a PEM private key: " + openssl_reason());
     }
     if (SSL_CTX_check_private_key(native) != 1) {
         return tls_error("server.tls_private_key: " + private_key.string() +
