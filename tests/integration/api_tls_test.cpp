@@ -74,7 +74,6 @@ TEST_F(api_tls_test, serves_https_with_hsts_and_secure_cookies) {
     EXPECT_EQ(login.header("strict-transport-security"), "max-age=31536000");
     // Keep-alive works over TLS: the same connection answers again.
     EXPECT_EQ(client.get("/api/auth/me", {{"Cookie", cookie.substr(0, cookie.find(';'))}}).status, 200u);
-    EXPECT_NE(server.log().find("url=https://127.0.0.1:"), std::string::npos);
 
     // Plain HTTP to the HTTPS port is answered with a clear 400, never served.
     http_client plain("127.0.0.1", server.port());
