@@ -2,6 +2,8 @@
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 REQUIRED COMPONENTS json url)
 find_package(PkgConfig REQUIRED)
+# TLS serving (src/http/tls.cpp) and the tests' HTTPS client.
+find_package(OpenSSL 3 REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 find_package(PostgreSQL REQUIRED)

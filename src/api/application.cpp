@@ -4,16 +4,18 @@
 #include <unistd.h>
 
 #include "api/routes.hpp"
+#include "services/key_rotation.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace metahog::api {
 
 application::application(settings config_in, std::unique_ptr<store::metadata_store> store_in,
-                         security::master_key key_in, security::network_policy network_in,
+                         std::shared_ptr<security::secret_keys> keys_in, security::network_policy network_in,
                          services::rate_limits limits_in)
     : config(std::move(config_in)),
       store(std::move(store_in)),
-      key(std::move(key_in)),
+      keys(std::move(keys_in)),
+      key(security::master_key::from_bytes(keys->all_keys().primary().bytes())),
       network(std::make_shared<security::network_policy>(std::move(network_in))),
       limits(std::move(limits_in)),
       registry(drivers::make_default_registry(
@@ -21,7 +23,7 @@ application::application(settings config_in, std::unique_ptr<store::metadata_sto
               return policy->check(address, port);
           })),
       identity(*store, key, config.server.session_lifetime),
-      sources(*store, key, registry, config.query.connect_timeout),
+      sources(*store, *keys, registry, config.query.connect_timeout),
       queries(sources, limits, config.query, sql::query_policy::defaults()),
       files(find_web_root(config)) {}
 
@@ -43,9 +45,31 @@ std::filesystem::path find_web_root(const settings& config) {
 }
 
 result<std::unique_ptr<application>> open_data_dir(settings config) {
-    auto key = security::load_master_key(config.data_dir);
-    if (!key) {
-        return std::move(key).error();
+    std::unique_ptr<store::metadata_store> store;
+    const auto open_store = [&]() -> result<void> {
+        if (store) {
+            return {};
+        }
+        auto opened = store::open_sqlite_store(config.data_dir / "metahog.db");
+        if (!opened) {
+            return std::move(opened).error();
+        }
+        store = std::move(*opened);
+        return {};
+    };
+    // Only a missing key file needs the store first: a new key must not be made while secrets exist.
+    auto keys = security::secret_keys::load(config.data_dir, [&]() -> result<bool> {
+        if (auto opened = open_store(); !opened) {
+            return std::move(opened).error();
+        }
+        auto rows = store->list_all_sources();
+        if (!rows) {
+            return std::move(rows).error();
+        }
+        return !rows->empty();
+    });
+    if (!keys) {
+        return std::move(keys).error();
     }
     auto network = security::network_policy::make(config.network.allow, config.network.deny);
     if (!network) {
@@ -55,11 +79,15 @@ result<std::unique_ptr<application>> open_data_dir(settings config) {
     if (!limits) {
         return std::move(limits).error();
     }
-    auto store = store::open_sqlite_store(config.data_dir / "metahog.db");
-    if (!store) {
-        return std::move(store).error();
+    if (auto opened = open_store(); !opened) {
+        return std::move(opened).error();
     }
-    return std::make_unique<application>(std::move(config), std::move(*store), std::move(*key),
+    // A wrong key stops start-up here, with the source and key id, instead of failing every query later.
+    if (auto checked = services::check_sealed_secrets(*store, (*keys)->all_keys(), (*keys)->location());
+        !checked) {
+        return std::move(checked).error();
+    }
+    return std::make_unique<application>(std::move(config), std::move(store), std::move(*keys),
                                          std::move(*network), std::move(*limits));
 }
 

@@ -18,6 +18,7 @@
 #include "http/static_files.hpp"
 #include "security/master_key.hpp"
 #include "security/network_policy.hpp"
+#include "security/secret_keys.hpp"
 #include "services/identity_service.hpp"
 #include "services/query_service.hpp"
 #include "services/rate_limits.hpp"
@@ -27,11 +28,15 @@
 namespace metahog::api {
 
 struct application {
-    application(settings config_in, std::unique_ptr<store::metadata_store> store_in, security::master_key key_in,
+    application(settings config_in, std::unique_ptr<store::metadata_store> store_in,
+                std::shared_ptr<security::secret_keys> keys_in,
                 security::network_policy network_in, services::rate_limits limits_in);
 
     settings config;
     std::unique_ptr<store::metadata_store> store;
+    // Seal and open stored secrets; follows the key file through `metahog rotate-key`.
+    std::shared_ptr<security::secret_keys> keys;
+    // The primary key at start-up, for keyed hashes (CSRF tokens) that must not change while the process runs.
     security::master_key key;
     // Shared with the drivers, which check every address they connect to against it.
     std::shared_ptr<security::network_policy> network;

@@ -1,5 +1,7 @@
-// The `metahog` command: serve, bootstrap. Every subcommand has --help.
+// The `metahog` command: serve, bootstrap, rotate-key. Every subcommand has --help.
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <cstdio>
 #include <iostream>
@@ -17,6 +19,9 @@
 #include "core/settings.hpp"
 #include "drivers/postgres/pg_connection.hpp"
 #include "http/server.hpp"
+#include "security/master_key.hpp"
+#include "services/key_rotation.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace {
 
@@ -79,9 +84,10 @@ int serve(const common_options& options, const std::string& listen) {
     server.start();
     const std::string host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                          : endpoint->address().to_string();
-    spdlog::info("msg=listening url=http://{}:{}/ data_dir={} threads={} workbench={}", host, endpoint->port(),
+    const char* scheme = server.serves_tls() ? "https" : "http";
+    spdlog::info("msg=listening url={}://{}:{}/ data_dir={} threads={} workbench={}", scheme, host, endpoint->port(),
                  config->data_dir.string(), threads, (*app)->files.available() ? "yes" : "not built");
-    std::printf("MetaHog is listening on http://%s:%u/\n", host.c_str(), endpoint->port());
+    std::printf("MetaHog is listening on %s://%s:%u/\n", scheme, host.c_str(), endpoint->port());
     std::fflush(stdout);
 
     // Idle connections to sources are closed by the drivers' housekeeping, not only when a pool is next used.
@@ -156,6 +162,111 @@ int bootstrap(const common_options& options, const std::string& email, const std
     return 0;
 }
 
+std::string key_list(const std::vector<std::string>& ids) {
+    std::string text;
+    for (const auto& id : ids) {
+        text += (text.empty() ? "" : ", ") + id;
+    }
+    return text;
+}
+
+// Explains rotation with METAHOG_SECRET_KEY: the command cannot change a server's environment, so it never
+// writes a key file that the servers would not read.
+int explain_environment_rotation(const metahog::security::keyring& keys) {
+    std::cerr << "metahog: " << metahog::security::master_key_env_var << " is set and holds one key ("
+              << keys.primary().id() << "), which already seals every stored secret; the command cannot change "
+              << "your servers' environment. To rotate: make a new key (e.g. `head -c 32 /dev/urandom | base64`), "
+              << "set " << metahog::security::master_key_env_var
+              << "=\"NEW,OLD\" on every server and restart them, run `metahog rotate-key` with that "
+              << "variable to re-seal every secret under NEW, then set it to NEW alone.\n";
+    return 1;
+}
+
+// Prints what rotate-key did: counts and key ids, never a key.
+void print_rotation(const metahog::services::rotation_report& report) {
+    std::cout << "rotate-key: " << (report.resumed ? "finished the rotation to key " : "rotated to new key ")
+              << report.new_key_id << "; re-sealed " << report.resealed << " of " << report.secrets
+              << " stored secrets\n";
+}
+
+int rotate_key(const common_options& options, const std::string& new_key_file) {
+    namespace security = metahog::security;
+    auto config = settings_from(options);
+    if (!config) {
+        return fail(config.error());
+    }
+    std::shared_ptr<const security::master_key> new_key;
+    if (!new_key_file.empty()) {
+        auto contents = security::read_keyring_file(new_key_file);
+        if (!contents) {
+            return fail(contents.error());
+        }
+        if (!contents->has_value() || (*contents)->keys.size() != 1) {
+            return fail(metahog::make_error(metahog::error_code::invalid_input,
+                                            "--new-key-file " + new_key_file +
+                                                (contents->has_value() ? " must hold exactly one key"
+                                                                       : " does not exist")));
+        }
+        new_key = (*contents)->keys.primary_shared();
+    }
+    // The store is opened only for a data directory that exists: rotate-key never creates one.
+    const auto database = config->data_dir / "metahog.db";
+    if (std::error_code ec; !std::filesystem::is_regular_file(database, ec)) {
+        return fail(metahog::make_error(metahog::error_code::invalid_input,
+                                        "no MetaHog data directory at " + config->data_dir.string() + " (" +
+                                            database.string() + " is missing)"));
+    }
+    auto store = metahog::store::open_sqlite_store(database);
+    if (!store) {
+        return fail(store.error());
+    }
+
+    if (std::getenv(security::master_key_env_var) != nullptr) {
+        auto loaded = security::load_keyring(config->data_dir);
+        if (!loaded) {
+            return fail(loaded.error());
+        }
+        const auto& keys = loaded->keys;
+        if (new_key && new_key->id() != keys.primary().id()) {
+            std::cerr << "metahog: " << security::master_key_env_var << " is set, so the keys live in your "
+                      << "servers' environment, not in a file this command can rewrite. Put the key of "
+                      << new_key_file << " first in " << security::master_key_env_var
+                      << " (\"NEW,OLD\") on every server, restart them, then run `metahog rotate-key` with that "
+                      << "variable.\n";
+            return 1;
+        }
+        auto report = metahog::services::reseal_for_environment(**store, keys);
+        if (!report) {
+            return fail(report.error());
+        }
+        if (keys.size() == 1 && report->resealed == 0) {
+            return explain_environment_rotation(keys);
+        }
+        print_rotation(*report);
+        if (!report->retired_key_ids.empty()) {
+            std::cout << "rotate-key: no stored secret needs key " << key_list(report->retired_key_ids)
+                      << " any more; once every server runs with the new key, remove "
+                      << (report->retired_key_ids.size() == 1 ? "it" : "them") << " from "
+                      << security::master_key_env_var << "\n";
+        }
+        return 0;
+    }
+
+    auto report = metahog::services::rotate_key_file(config->data_dir, **store, new_key);
+    if (!report) {
+        return fail(report.error());
+    }
+    print_rotation(*report);
+    const auto key_file = security::key_file_path(config->data_dir).string();
+    if (!report->retired_key_ids.empty()) {
+        std::cout << "rotate-key: retired key " << key_list(report->retired_key_ids) << "; " << key_file
+                  << " now holds key " << report->new_key_id << " only\n";
+    } else {
+        std::cout << "rotate-key: " << key_file << " holds key " << report->new_key_id << " only\n";
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -181,12 +292,23 @@ int main(int argc, char** argv) {
         ->required();
     bootstrap_command->add_option("--team", team, "The team's name")->required();
 
+    auto* rotate_command = cli.add_subcommand(
+        "rotate-key", "Re-seal every stored secret under a new master key; servers may keep running.");
+    std::string new_key_file;
+    rotate_command->add_option("--config", options.config_file, "TOML settings file");
+    rotate_command->add_option("--data-dir", options.data_dir, "Data directory (default ./metahog-data)");
+    rotate_command->add_option("--new-key-file", new_key_file,
+                               "Rotate to the key in this file (mode 0600) instead of a new random one");
+
     CLI11_PARSE(cli, argc, argv);
     if (serve_command->parsed()) {
         return serve(options, listen);
     }
     if (bootstrap_command->parsed()) {
         return bootstrap(options, email, password, team);
+    }
+    if (rotate_command->parsed()) {
+        return rotate_key(options, new_key_file);
     }
     return 1;
 }

@@ -148,6 +148,16 @@ const text_setting text_settings[] = {
          s.server.web_root = std::filesystem::path(v);
          return {};
      }},
+    {"server.tls_certificate", "METAHOG_TLS_CERTIFICATE",
+     [](settings& s, std::string_view v) -> result<void> {
+         s.server.tls_certificate = std::filesystem::path(v);
+         return {};
+     }},
+    {"server.tls_private_key", "METAHOG_TLS_PRIVATE_KEY",
+     [](settings& s, std::string_view v) -> result<void> {
+         s.server.tls_private_key = std::filesystem::path(v);
+         return {};
+     }},
     {"server.secure_cookies", "METAHOG_SECURE_COOKIES",
      [](settings& s, std::string_view v) -> result<void> {
          if (v == "true" || v == "1") {
@@ -283,6 +293,14 @@ result<settings> load_settings(const std::filesystem::path& config_file) {
     }
     if (loaded.query.default_timeout > loaded.query.max_timeout) {
         return bad_setting("query.default_timeout_ms", "must not exceed query.max_timeout_ms");
+    }
+    if (loaded.server.tls_certificate.empty() != loaded.server.tls_private_key.empty()) {
+        return bad_setting(loaded.server.tls_certificate.empty() ? "server.tls_certificate" : "server.tls_private_key",
+                           "server.tls_certificate and server.tls_private_key must be set together");
+    }
+    // A cookie sent over HTTPS must never be sent back over plain HTTP.
+    if (!loaded.server.tls_certificate.empty()) {
+        loaded.server.secure_cookies = true;
     }
     return loaded;
 }

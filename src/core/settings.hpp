@@ -24,8 +24,11 @@ struct server_settings {
     std::chrono::seconds shutdown_grace{10};
     // Where the built workbench lives; empty means "next to the binary or in web/dist".
     std::filesystem::path web_root;
-    // Secure cookies; set when MetaHog is served over TLS (directly or behind a proxy).
+    // Secure cookies; set when MetaHog is served over TLS (directly or behind a proxy). Forced on with TLS.
     bool secure_cookies = false;
+    // HTTPS only when both are set: a PEM certificate (chain) and its PEM private key.
+    std::filesystem::path tls_certificate;
+    std::filesystem::path tls_private_key;
     std::chrono::hours session_lifetime{24 * 14};
 };
 

@@ -9,11 +9,15 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
@@ -23,11 +27,13 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include "http/error_response.hpp"
 #include "http/request_reading.hpp"
+#include "http/tls.hpp"
 
 namespace metahog::http {
 
@@ -47,6 +53,14 @@ struct server::connection {
 };
 
 namespace {
+
+// A TLS handshake must be complete in this time (or the read timeout, if shorter): a client that trickles it
+// holds a connection for no request at all.
+constexpr std::chrono::seconds tls_handshake_timeout{10};
+// Waiting for the client's answer to our close_notify; most clients just close, so this only bounds a stall.
+constexpr std::chrono::seconds tls_shutdown_timeout{2};
+// One year, the usual HSTS lifetime: browsers then refuse plain HTTP to this host.
+constexpr std::string_view hsts_value = "max-age=31536000";
 
 std::string new_request_id() {
     static const std::uint64_t process_part = std::random_device{}();
@@ -69,17 +83,19 @@ outgoing not_found_response() {
 }
 
 // Writes chunks of a streamed body, each within the read timeout so a client that stops reading is dropped.
+// Stream is the TCP stream or a TLS stream on it; the deadline is always the TCP stream's.
+template <class Stream>
 class socket_chunk_writer final : public chunk_writer {
 public:
-    socket_chunk_writer(beast::tcp_stream& stream, std::chrono::seconds timeout)
-        : stream_(stream), timeout_(timeout) {}
+    socket_chunk_writer(Stream& stream, beast::tcp_stream& transport, std::chrono::seconds timeout)
+        : stream_(stream), transport_(transport), timeout_(timeout) {}
 
     asio::awaitable<result<void>> write(std::string_view chunk) override {
         if (chunk.empty()) {
             co_return result<void>{};
         }
         boost::system::error_code ec;
-        stream_.expires_after(timeout_);
+        transport_.expires_after(timeout_);
         co_await asio::async_write(stream_, beast::http::make_chunk(asio::buffer(chunk.data(), chunk.size())),
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
@@ -92,7 +108,8 @@ public:
     std::size_t bytes_written() const { return bytes_written_; }
 
 private:
-    beast::tcp_stream& stream_;
+    Stream& stream_;
+    beast::tcp_stream& transport_;
     std::chrono::seconds timeout_;
     std::size_t bytes_written_ = 0;
 };
@@ -129,6 +146,13 @@ server::server(asio::io_context& io, server_settings settings, const router& rou
 server::~server() = default;
 
 result<tcp::endpoint> server::listen() {
+    if (!settings_.tls_certificate.empty()) {
+        auto context = make_tls_context(settings_.tls_certificate, settings_.tls_private_key);
+        if (!context) {
+            return std::move(context).error();
+        }
+        tls_ = std::move(*context);
+    }
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(settings_.listen_host, ec);
     if (ec) {
@@ -279,9 +303,59 @@ asio::awaitable<outgoing> server::dispatch(request_context& context) {
 }
 
 asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) {
-    auto& stream = state->stream;
+    if (tls_) {
+        co_await run_tls_connection(state);
+    } else {
+        co_await run_session(*state, state->stream);
+    }
+    boost::system::error_code ignored;
+    state->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    state->stream.close();
+}
+
+asio::awaitable<void> server::run_tls_connection(std::shared_ptr<connection> state) {
+    auto& transport = state->stream;
     beast::flat_buffer buffer;
-    const std::string remote = remote_address_of(stream);
+    boost::system::error_code ec;
+    transport.expires_after(std::min(settings_.read_timeout, tls_handshake_timeout));
+    const bool is_tls =
+        co_await beast::async_detect_ssl(transport, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+        co_return;
+    }
+    if (!is_tls) {
+        // http:// typed for an https:// server: say so in plain HTTP rather than reset the connection.
+        beast_http::response<beast_http::string_body> message{status::bad_request, 11};
+        message.set(beast_http::field::server, "MetaHog");
+        message.set(beast_http::field::content_type, "text/plain; charset=utf-8");
+        message.keep_alive(false);
+        message.body() = "This server speaks HTTPS only: use an https:// address.\n";
+        message.prepare_payload();
+        transport.expires_after(settings_.read_timeout);
+        co_await beast_http::async_write(transport, message, asio::redirect_error(asio::use_awaitable, ec));
+        spdlog::info("msg=plain_http_on_tls_port remote={}", remote_address_of(transport));
+        co_return;
+    }
+    // A reference to the connection's TCP stream: its deadlines bound every TLS read and write as well.
+    beast::ssl_stream<beast::tcp_stream&> tls(transport, *tls_);
+    const std::size_t used = co_await tls.async_handshake(asio::ssl::stream_base::server, buffer.data(),
+                                                          asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+        spdlog::info("msg=tls_handshake_failed remote={} error=\"{}\"", remote_address_of(transport), ec.message());
+        co_return;
+    }
+    buffer.consume(used);
+    co_await run_session(*state, tls);
+    transport.expires_after(tls_shutdown_timeout);
+    co_await tls.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+template <class Stream>
+asio::awaitable<void> server::run_session(connection& state, Stream& stream) {
+    // Deadlines live on the TCP stream, whichever stream carries the bytes.
+    beast::tcp_stream& transport = state.stream;
+    beast::flat_buffer buffer;
+    const std::string remote = remote_address_of(transport);
     bool first_request = true;
 
     for (;;) {
@@ -289,13 +363,13 @@ asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) 
         apply_request_limits(parser, settings_);
         boost::system::error_code ec;
 
-        state->idle = true;
-        if (state->closing) {
+        state.idle = true;
+        if (state.closing) {
             break;
         }
-        stream.expires_after(first_request ? settings_.read_timeout : settings_.idle_timeout);
+        transport.expires_after(first_request ? settings_.read_timeout : settings_.idle_timeout);
         co_await beast_http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-        state->idle = false;
+        state.idle = false;
         first_request = false;
         const auto started = std::chrono::steady_clock::now();
 
@@ -304,17 +378,19 @@ asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) 
         request_context* context_for_log = nullptr;
         std::string request_id = new_request_id();
 
+        // stream_truncated: a TLS client closed without close_notify, as browsers do.
         if (ec == beast_http::error::end_of_stream || ec == beast::error::timeout ||
-            ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == asio::error::eof) {
+            ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == asio::error::eof ||
+            ec == asio::ssl::error::stream_truncated) {
             break;
         }
         if (!ec && parser.get()[beast_http::field::expect] == "100-continue") {
             beast_http::response<beast_http::empty_body> go_on{status::continue_, 11};
-            stream.expires_after(settings_.read_timeout);
+            transport.expires_after(settings_.read_timeout);
             co_await beast_http::async_write(stream, go_on, asio::redirect_error(asio::use_awaitable, ec));
         }
         if (!ec && !parser.is_done()) {
-            stream.expires_after(settings_.read_timeout);
+            transport.expires_after(settings_.read_timeout);
             co_await beast_http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
         }
 
@@ -332,7 +408,8 @@ asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) 
             response.code = status::request_timeout;
         } else if (ec) {
             if (ec == beast_http::error::end_of_stream || ec == asio::error::connection_reset ||
-                ec == asio::error::eof || ec == asio::error::operation_aborted) {
+                ec == asio::error::eof || ec == asio::error::operation_aborted ||
+                ec == asio::ssl::error::stream_truncated) {
                 break;
             }
             response = error_response(make_error(error_code::invalid_input, "malformed request: " + ec.message()));
@@ -341,13 +418,13 @@ asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) 
             if (!target) {
                 response = error_response(make_error(error_code::invalid_input, "malformed request target"));
             } else {
-                keep_alive = req.keep_alive() && !state->closing;
+                keep_alive = req.keep_alive() && !state.closing;
                 context.emplace(request_context{req, *target, {}, remote, request_id,
                                                 std::make_shared<client_disconnect>(), 0});
                 context_for_log = &*context;
-                stream.expires_never();
+                transport.expires_never();
                 try {
-                    auto handled = co_await (dispatch(*context) || watch_for_disconnect(stream, context->disconnect));
+                    auto handled = co_await (dispatch(*context) || watch_for_disconnect(transport, context->disconnect));
                     response = std::move(std::get<0>(handled));
                 } catch (const std::exception& ex) {
                     spdlog::error("msg=handler_failed request_id={} error=\"{}\"", request_id, ex.what());
@@ -364,6 +441,9 @@ asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) 
         if (!response.stream) {
             beast_http::response<beast_http::string_body> message{response.code, 11};
             message.set(beast_http::field::server, "MetaHog");
+            if (tls_) {
+                message.set(beast_http::field::strict_transport_security, hsts_value);
+            }
             if (!response.content_type.empty()) {
                 message.set(beast_http::field::content_type, response.content_type);
             }
@@ -378,7 +458,7 @@ asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) 
                 message.body() = std::move(response.body);
                 message.prepare_payload();
             }
-            stream.expires_after(settings_.read_timeout);
+            transport.expires_after(settings_.read_timeout);
             co_await beast_http::async_write(stream, message, asio::redirect_error(asio::use_awaitable, ec));
             if (ec) {
                 keep_alive = false;
@@ -386,6 +466,9 @@ asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) 
         } else {
             beast_http::response<beast_http::empty_body> message{response.code, 11};
             message.set(beast_http::field::server, "MetaHog");
+            if (tls_) {
+                message.set(beast_http::field::strict_transport_security, hsts_value);
+            }
             message.set(beast_http::field::content_type, response.content_type);
             for (const auto& [name, value] : response.headers) {
                 message.insert(name, value);
@@ -393,21 +476,21 @@ asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) 
             message.keep_alive(keep_alive);
             message.chunked(true);
             beast_http::response_serializer<beast_http::empty_body> serializer{message};
-            stream.expires_after(settings_.read_timeout);
+            transport.expires_after(settings_.read_timeout);
             co_await beast_http::async_write_header(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
             if (!ec) {
-                socket_chunk_writer writer(stream, settings_.read_timeout);
+                socket_chunk_writer<Stream> writer(stream, transport, settings_.read_timeout);
                 result<void> produced = make_error(error_code::internal, "stream did not run");
                 try {
                     auto streamed =
-                        co_await (response.stream(writer) || watch_for_disconnect(stream, context->disconnect));
+                        co_await (response.stream(writer) || watch_for_disconnect(transport, context->disconnect));
                     produced = std::move(std::get<0>(streamed));
                 } catch (const std::exception& ex) {
                     spdlog::error("msg=stream_failed request_id={} error=\"{}\"", request_id, ex.what());
                 }
                 bytes_sent = writer.bytes_written();
                 if (produced) {
-                    stream.expires_after(settings_.read_timeout);
+                    transport.expires_after(settings_.read_timeout);
                     co_await asio::async_write(stream, beast_http::make_chunk_last(),
                                                asio::redirect_error(asio::use_awaitable, ec));
                 } else {
@@ -438,9 +521,6 @@ asio::awaitable<void> server::run_connection(std::shared_ptr<connection> state) 
             break;
         }
     }
-    boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream.close();
 }
 
 }  // namespace metahog::http

@@ -1,6 +1,7 @@
 // The HTTP/1.1 server: one coroutine per connection on its own strand, keep-alive, limits on header and body
 // size, read and idle timeouts, one log line per request, and a graceful shutdown that lets requests in flight
-// finish while idle connections are closed.
+// finish while idle connections are closed. With a certificate configured it serves HTTPS only: the same
+// session code runs over a TLS stream.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,10 @@
 #include "http/router.hpp"
 #include "http/static_files.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace metahog::http {
 
 class server {
@@ -29,8 +34,10 @@ public:
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    // Binds the listening socket; the returned endpoint has the real port when the setting asked for port 0.
+    // Loads the TLS certificate and key when configured (a bad, unreadable or mismatched pair is an error), then
+    // binds the listening socket; the returned endpoint has the real port when the setting asked for port 0.
     result<boost::asio::ip::tcp::endpoint> listen();
+    bool serves_tls() const noexcept { return tls_ != nullptr; }
     // Starts accepting connections on the io_context.
     void start();
     // Stops accepting, closes idle connections, and calls `on_drained` once the last connection has ended.
@@ -44,6 +51,11 @@ public:
 private:
     boost::asio::awaitable<void> accept_loop();
     boost::asio::awaitable<void> run_connection(std::shared_ptr<connection> state);
+    // The TLS handshake (a plain-HTTP request gets a 400 saying so), then the session over the TLS stream.
+    boost::asio::awaitable<void> run_tls_connection(std::shared_ptr<connection> state);
+    // Requests and responses on one connection until it closes; Stream is the TCP stream or a TLS stream on it.
+    template <class Stream>
+    boost::asio::awaitable<void> run_session(connection& state, Stream& stream);
     void connection_ended(std::uint64_t id);
 
     boost::asio::io_context& io_;
@@ -52,6 +64,7 @@ private:
     metrics& metrics_;
     const static_files& files_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    std::shared_ptr<boost::asio::ssl::context> tls_;
 
     std::mutex connections_mutex_;
     std::map<std::uint64_t, std::shared_ptr<connection>> connections_;

@@ -130,6 +130,21 @@ result<std::string> open(const master_key& key, std::string_view sealed, std::st
     return plaintext;
 }
 
+result<std::string> open(const keyring& keys, std::string_view sealed, std::string_view associated_data) {
+    const std::string_view key_id = sealed_key_id(sealed);
+    if (const master_key* key = keys.find(key_id); key != nullptr || key_id.empty()) {
+        // A malformed value gets open's own message, whichever key tries it.
+        return open(key != nullptr ? *key : keys.primary(), sealed, associated_data);
+    }
+    std::string held;
+    for (const auto& id : keys.ids()) {
+        held += (held.empty() ? "" : ", ") + id;
+    }
+    return open_failure("the stored secret was sealed with key " + std::string(key_id) +
+                        ", which is not among the keys MetaHog holds (" + held +
+                        "); start MetaHog with the key file or METAHOG_SECRET_KEY that holds it");
+}
+
 std::string_view sealed_key_id(std::string_view sealed) {
     const auto parts = split_envelope(sealed);
     return parts ? parts->key_id : std::string_view();

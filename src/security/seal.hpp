@@ -19,6 +19,9 @@ std::string seal(const master_key& key, std::string_view plaintext, std::string_
 // unknown format version, "sealed with key X, the current key is Y", or failed authentication (altered, or
 // associated with another owner). No message ever contains any part of a plaintext.
 result<std::string> open(const master_key& key, std::string_view sealed, std::string_view associated_data);
+// The same with whichever key of `keys` sealed the value; "sealed with key X, which is not among the keys
+// held (Y, Z)" when none did.
+result<std::string> open(const keyring& keys, std::string_view sealed, std::string_view associated_data);
 
 // The key id of a sealed value (a view into `sealed`), or empty when the text is not shaped like one.
 // Lets `rotate-key` find what an old key sealed without holding that key.

@@ -5,6 +5,7 @@
 #include "security/master_key.hpp"
 #include "security/password.hpp"
 #include "security/seal.hpp"
+#include "security/secret_keys.hpp"
 #include "security/text_encoding.hpp"
 #include "security/token.hpp"
 #include "security/uuid.hpp"

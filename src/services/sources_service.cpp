@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "security/seal.hpp"
+#include "services/key_rotation.hpp"
 #include "security/uuid.hpp"
 
 namespace metahog::services {
@@ -73,10 +74,10 @@ result<std::string> validate_prefix(const json::value* prefix) {
     return std::string(text);
 }
 
-sources_service::sources_service(store::metadata_store& store, const security::master_key& key,
+sources_service::sources_service(store::metadata_store& store, security::secret_keys& keys,
                                  const drivers::driver_registry& registry,
                                  std::chrono::milliseconds connect_timeout)
-    : store_(store), key_(key), registry_(registry), connect_timeout_(connect_timeout) {}
+    : store_(store), keys_(keys), registry_(registry), connect_timeout_(connect_timeout) {}
 
 result<drivers::driver*> sources_service::driver_for(const json::object& body) const {
     const json::value* type = body.if_contains("source_type");
@@ -121,11 +122,18 @@ boost::asio::awaitable<result<std::string>> sources_service::create(std::int64_t
     record.query_only = true;
     record.status = std::string(checked_status);
     record.settings_json = json::serialize(config.settings);
-    record.sealed_secrets = security::seal(key_, json::serialize(config.secrets), record.id);
+    auto sealed = keys_.seal(json::serialize(config.secrets), record.id);
+    if (!sealed) {
+        co_return std::move(sealed).error();
+    }
+    record.sealed_secrets = std::move(*sealed);
     record.created_by = created_by;
     auto stored = store_.insert_source(record);
     if (!stored) {
         co_return std::move(stored).error();
+    }
+    if (auto kept = reseal_if_key_retired(record.sealed_secrets); !kept) {
+        co_return std::move(kept).error();
     }
     co_return stored->id;
 }
@@ -237,7 +245,11 @@ boost::asio::awaitable<result<source_view>> sources_service::update(std::int64_t
             co_return std::move(connected).error();
         }
         record.settings_json = json::serialize(merged->settings);
-        record.sealed_secrets = security::seal(key_, json::serialize(merged->secrets), record.id);
+        auto sealed = keys_.seal(json::serialize(merged->secrets), record.id);
+        if (!sealed) {
+            co_return std::move(sealed).error();
+        }
+        record.sealed_secrets = std::move(*sealed);
         record.status = std::string(checked_status);
     }
     auto updated = store_.update_source(record);
@@ -246,6 +258,9 @@ boost::asio::awaitable<result<source_view>> sources_service::update(std::int64_t
     }
     if (!*updated) {
         co_return source_not_found();
+    }
+    if (auto kept = reseal_if_key_retired(record.sealed_secrets); !kept) {
+        co_return std::move(kept).error();
     }
     co_return get(team_id, id);
 }
@@ -298,7 +313,7 @@ result<drivers::source_config> sources_service::config_of(const store::source_re
         return make_error(error_code::internal, "stored settings of source " + record.id + " are not valid JSON");
     }
     config.settings = std::move(settings.as_object());
-    auto opened = security::open(key_, record.sealed_secrets, record.id);
+    auto opened = keys_.open(record.sealed_secrets, record.id);
     if (!opened) {
         return std::move(opened).error();
     }
@@ -308,6 +323,23 @@ result<drivers::source_config> sources_service::config_of(const store::source_re
     }
     config.secrets = std::move(secrets.as_object());
     return config;
+}
+
+result<void> sources_service::reseal_if_key_retired(std::string_view sealed) {
+    auto held = keys_.still_held(security::sealed_key_id(sealed));
+    if (!held) {
+        return std::move(held).error();
+    }
+    if (*held) {
+        return {};
+    }
+    // `metahog rotate-key` retired the key between our seal and our write, having checked that no row used it:
+    // this process still holds that key in memory, so re-seal as rotate-key would have.
+    auto resealed = reseal_under_primary(store_, keys_.all_keys());
+    if (!resealed) {
+        return std::move(resealed).error();
+    }
+    return {};
 }
 
 result<source_view> sources_service::view_of(store::source_record record) const {

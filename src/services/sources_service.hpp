@@ -11,7 +11,7 @@
 
 #include "core/result.hpp"
 #include "drivers/driver_registry.hpp"
-#include "security/master_key.hpp"
+#include "security/secret_keys.hpp"
 #include "store/metadata_store.hpp"
 
 namespace metahog::services {
@@ -32,7 +32,7 @@ struct opened_source {
 
 class sources_service {
 public:
-    sources_service(store::metadata_store& store, const security::master_key& key,
+    sources_service(store::metadata_store& store, security::secret_keys& keys,
                     const drivers::driver_registry& registry, std::chrono::milliseconds connect_timeout);
 
     // Validates, checks the credentials against the database, stores; answers the new source's id.
@@ -55,9 +55,11 @@ private:
     result<std::pair<drivers::driver*, drivers::source_config>> config_from_body(const boost::json::object& body) const;
     result<source_view> view_of(store::source_record record) const;
     result<drivers::source_config> config_of(const store::source_record& record) const;
+    // After a write: re-seals when a rotation retired the sealing key between sealing and storing.
+    result<void> reseal_if_key_retired(std::string_view sealed);
 
     store::metadata_store& store_;
-    const security::master_key& key_;
+    security::secret_keys& keys_;
     const drivers::driver_registry& registry_;
     std::chrono::milliseconds connect_timeout_;
 };

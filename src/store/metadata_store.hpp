@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -92,6 +93,15 @@ public:
     // Replaces the sealed secrets of any row, deleted or not, leaving updated_at alone (re-sealing is not an
     // edit); false when there is no such row.
     virtual result<bool> replace_sealed_secrets(std::string_view id, std::string_view sealed_secrets) = 0;
+    // Re-seals in one write transaction (BEGIN IMMEDIATE), so no other writer can slip a row in between:
+    // `reseal` sees every source row, deleted or not, and returns its new sealed secrets or nothing to leave
+    // it; then `before_commit` (when set) runs with the number of rows replaced, still holding the write
+    // lock. An error from either rolls everything back. Both run under the store's lock and must not call the
+    // store. Returns the number of rows replaced; updated_at is left alone.
+    using reseal_function = std::function<result<std::optional<std::string>>(const sealed_source&)>;
+    using before_commit_function = std::function<result<void>(std::int64_t replaced)>;
+    virtual result<std::int64_t> reseal_sources(const reseal_function& reseal,
+                                                const before_commit_function& before_commit) = 0;
 
     // The audit log: append-only, so there is no method to change or remove a record. append_audit_record
     // stores event as the next record of the chain and returns it: the id, occurred_at and previous_hash are

@@ -434,6 +434,47 @@ public:
                                    "replace sealed secrets", sealed_secrets, id));
     }
 
+    result<std::int64_t> reseal_sources(const reseal_function& reseal,
+                                        const before_commit_function& before_commit) override {
+        const std::lock_guard lock(mutex_);
+        auto transaction = sqlite::transaction::begin_immediate(db_);
+        if (!transaction) {
+            return std::move(transaction).error();
+        }
+        auto rows = query_list("SELECT id, sealed_secrets FROM sources ORDER BY id", "reseal sources",
+                               [](const sqlite::statement& row) {
+                                   return sealed_source{row.column_text(0), row.column_text(1)};
+                               });
+        if (!rows) {
+            return std::move(rows).error();
+        }
+        std::int64_t replaced = 0;
+        for (const auto& row : *rows) {
+            auto resealed = reseal(row);
+            if (!resealed) {
+                return std::move(resealed).error();
+            }
+            if (!resealed->has_value()) {
+                continue;
+            }
+            auto updated = db_.run("UPDATE sources SET sealed_secrets = ? WHERE id = ?", "reseal sources",
+                                   **resealed, row.id);
+            if (!updated) {
+                return std::move(updated).error();
+            }
+            ++replaced;
+        }
+        if (before_commit) {
+            if (auto ready = before_commit(replaced); !ready) {
+                return std::move(ready).error();
+            }
+        }
+        if (auto committed = transaction->commit(); !committed) {
+            return std::move(committed).error();
+        }
+        return replaced;
+    }
+
     result<audit_record> append_audit_record(const audit_event& event) override {
         const std::lock_guard lock(mutex_);
         // The caller answers its client only after this returns, so the record must survive a power cut

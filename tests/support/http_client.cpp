@@ -4,10 +4,14 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <memory>
 
 namespace metahog::test_support {
 
@@ -18,6 +22,9 @@ namespace http = beast::http;
 struct http_client::connection {
     asio::io_context io;
     asio::ip::tcp::socket socket{io};
+    // Set for HTTPS: the TLS stream on `socket`.
+    std::unique_ptr<asio::ssl::context> tls_context;
+    std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls;
     beast::flat_buffer buffer;
 };
 
@@ -37,6 +44,9 @@ std::string http_reply::header(const std::string& lower_case_name) const {
 
 http_client::http_client(std::string host, unsigned short port) : host_(std::move(host)), port_(port) {}
 
+http_client::http_client(std::string host, unsigned short port, std::filesystem::path trusted_certificate)
+    : host_(std::move(host)), port_(port), trusted_certificate_(std::move(trusted_certificate)) {}
+
 http_client::~http_client() {
     delete connection_;
 }
@@ -48,6 +58,20 @@ http_reply http_client::request(const std::string& method, const std::string& ta
             connection_ = new connection();
             asio::ip::tcp::endpoint endpoint(asio::ip::make_address(host_), port_);
             connection_->socket.connect(endpoint);
+            if (!trusted_certificate_.empty()) {
+                auto& state = *connection_;
+                state.tls_context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+                state.tls_context->load_verify_file(trusted_certificate_.string());
+                state.tls_context->set_verify_mode(asio::ssl::verify_peer);
+                state.tls = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(state.socket, *state.tls_context);
+                try {
+                    state.tls->handshake(asio::ssl::stream_base::client);
+                } catch (...) {
+                    delete connection_;
+                    connection_ = nullptr;
+                    throw;
+                }
+            }
         }
         http::request<http::string_body> req{http::string_to_verb(method), target, 11};
         req.set(http::field::host, host_ + ":" + std::to_string(port_));
@@ -62,11 +86,18 @@ http_reply http_client::request(const std::string& method, const std::string& ta
         }
         req.prepare_payload();
         boost::system::error_code ec;
-        http::write(connection_->socket, req, ec);
         http::response_parser<http::string_body> parser;
         parser.body_limit(1ULL << 32);
-        if (!ec) {
-            http::read(connection_->socket, connection_->buffer, parser, ec);
+        const auto exchange = [&](auto& stream) {
+            http::write(stream, req, ec);
+            if (!ec) {
+                http::read(stream, connection_->buffer, parser, ec);
+            }
+        };
+        if (connection_->tls) {
+            exchange(*connection_->tls);
+        } else {
+            exchange(connection_->socket);
         }
         if (ec) {
             // The server closed a kept-alive connection: try once more on a new one.

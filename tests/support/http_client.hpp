@@ -1,7 +1,8 @@
 // A small blocking HTTP/1.1 client for tests: keeps one connection alive, sends JSON, remembers cookies it is
-// told to. Tests may block; the server under test may not.
+// told to, speaks HTTPS when given a certificate to trust. Tests may block; the server under test may not.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -21,6 +22,9 @@ struct http_reply {
 class http_client {
 public:
     http_client(std::string host, unsigned short port);
+    // HTTPS, trusting only `trusted_certificate` (PEM): the server's certificate must chain to it. A failed
+    // handshake (wrong certificate, plain HTTP server) throws (a std::runtime_error) from request().
+    http_client(std::string host, unsigned short port, std::filesystem::path trusted_certificate);
     ~http_client();
     http_client(const http_client&) = delete;
     http_client& operator=(const http_client&) = delete;
@@ -42,6 +46,7 @@ private:
     struct connection;
     std::string host_;
     unsigned short port_;
+    std::filesystem::path trusted_certificate_;
     connection* connection_ = nullptr;
     std::string transcript_;
 };

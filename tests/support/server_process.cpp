@@ -87,7 +87,7 @@ std::filesystem::path metahog_binary() {
 }
 
 command_output run_metahog(const std::vector<std::string>& arguments,
-                           const std::vector<std::string>& extra_environment) {
+                           const std::vector<std::string>& extra_environment, std::chrono::seconds timeout) {
     int out_pipe[2];
     int err_pipe[2];
     if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) {
@@ -113,12 +113,16 @@ command_output run_metahog(const std::vector<std::string>& arguments,
         throw std::runtime_error("cannot start " + argv_strings[0]);
     }
     command_output output;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     output.out = drain(out_pipe[0], deadline);
     output.err = drain(err_pipe[0], deadline);
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
     int status = 0;
+    // Killed only past the deadline: a child that closed its pipes may be a moment away from exiting itself.
+    if (std::chrono::steady_clock::now() >= deadline && ::waitpid(pid, &status, WNOHANG) == 0) {
+        ::kill(pid, SIGKILL);
+    }
     ::waitpid(pid, &status, 0);
     output.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return output;
@@ -153,23 +157,24 @@ server_process::server_process(std::filesystem::path data_dir, std::vector<std::
         throw std::runtime_error("cannot start " + argv_strings[0]);
     }
     pid_ = pid;
-    // The server prints "MetaHog is listening on http://127.0.0.1:PORT/" once it accepts connections.
+    // The server prints "MetaHog is listening on http://127.0.0.1:PORT/" (https:// with TLS) once it accepts
+    // connections.
     std::string seen;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (seen.find("listening on http://") == std::string::npos || seen.find('\n') == std::string::npos) {
+    while (seen.find("listening on http") == std::string::npos || seen.find('\n') == std::string::npos) {
         std::string more = drain(out_pipe[0], deadline, true);
         if (more.empty()) {
             break;
         }
         seen += more;
     }
-    const auto at = seen.find("http://127.0.0.1:");
+    const auto at = seen.find("://127.0.0.1:");
     if (at == std::string::npos) {
         ::close(out_pipe[0]);
         stop();
         throw std::runtime_error("metahog serve did not start: " + seen + "\n" + log());
     }
-    port_ = static_cast<unsigned short>(std::stoi(seen.substr(at + 17)));
+    port_ = static_cast<unsigned short>(std::stoi(seen.substr(at + 13)));
     // Keep draining stdout into the log file so the server never blocks on a full pipe.
     std::thread([fd = out_pipe[0], file = log_file_] {
         std::ofstream out(file, std::ios::app);

@@ -2,6 +2,7 @@
 // captured to a file, stopped with SIGTERM at the end. `bootstrap` runs the same binary.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -31,8 +32,10 @@ struct command_output {
     std::string err;
 };
 // Runs build/metahog with the arguments, environment inherited plus `extra_environment` ("NAME=value").
+// A command still running after `timeout` (a `serve` that was expected to refuse to start) is killed.
 command_output run_metahog(const std::vector<std::string>& arguments,
-                           const std::vector<std::string>& extra_environment = {});
+                           const std::vector<std::string>& extra_environment = {},
+                           std::chrono::seconds timeout = std::chrono::seconds(60));
 
 class server_process {
 public:

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <memory>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -296,7 +298,10 @@ TEST(security_load_master_key, creates_file_0600_then_returns_the_same_key) {
     ASSERT_TRUE(fs::is_regular_file(key_file));
     EXPECT_EQ(file_mode(key_file), 0600U);
     EXPECT_EQ(file_mode(data_dir), 0700U);
-    EXPECT_EQ(read_file(key_file), first->to_text() + "\n");
+    auto on_disk = read_keyring_file(key_file);
+    ASSERT_TRUE(on_disk && on_disk->has_value());
+    EXPECT_EQ((*on_disk)->keys.size(), 1U);
+    EXPECT_EQ((*on_disk)->keys.primary().id(), first->id());
 
     auto second = load_master_key(data_dir);
     ASSERT_TRUE(second) << second.error().message;
@@ -443,6 +448,228 @@ TEST(security_load_master_key, reads_a_hand_written_hex_key_file) {
     auto loaded = load_master_key(root.path());
     ASSERT_TRUE(loaded) << loaded.error().message;
     EXPECT_EQ(loaded->id(), key.id());
+}
+
+// ---- keyrings and rotation ----
+
+std::string key_text_of(const master_key& key) {
+    return key.to_text();
+}
+
+std::shared_ptr<const master_key> shared_key() {
+    return std::make_shared<const master_key>(master_key::generate());
+}
+
+// Every key file written so far holds one key and a newline: it must read as a keyring of one.
+TEST(security_keyring, a_single_key_file_of_earlier_releases_is_a_keyring_of_one) {
+    const auto key = master_key::generate();
+    auto keys = keyring_from_text(key.to_text() + "\n");
+    ASSERT_TRUE(keys) << keys.error().message;
+    EXPECT_EQ(keys->size(), 1U);
+    EXPECT_EQ(keys->primary().id(), key.id());
+}
+
+TEST(security_keyring, lines_comments_and_the_comma_form_of_the_variable) {
+    const auto first = master_key::generate();
+    const auto second = master_key::generate();
+    auto from_file = keyring_from_text("# a comment, with a comma\n\n  " + first.to_text() + "\n" +
+                                       hex_encode(second.bytes()) + "\n# trailing comment\n");
+    ASSERT_TRUE(from_file) << from_file.error().message;
+    EXPECT_EQ(from_file->ids(), (std::vector<std::string>{std::string(first.id()), std::string(second.id())}));
+    EXPECT_EQ(&from_file->primary(), from_file->find(first.id()));
+    ASSERT_NE(from_file->find(second.id()), nullptr);
+    EXPECT_EQ(from_file->find("0000000000000000"), nullptr);
+
+    auto from_env = keyring_from_text(second.to_text() + "," + first.to_text());
+    ASSERT_TRUE(from_env) << from_env.error().message;
+    EXPECT_EQ(from_env->primary().id(), second.id()) << "the first key seals";
+    EXPECT_EQ(from_env->size(), 2U);
+
+    auto duplicated = keyring_from_text(first.to_text() + ", " + first.to_text() + " " + second.to_text());
+    ASSERT_TRUE(duplicated);
+    EXPECT_EQ(duplicated->size(), 2U) << "a repeated key counts once";
+}
+
+TEST(security_keyring, a_bad_key_is_named_by_position_never_echoed) {
+    const std::string good = master_key::generate().to_text();
+    const std::string bad = "not-a-key-but-a-password-hunter2";
+    auto keys = keyring_from_text(good + "\n" + bad + "\n");
+    ASSERT_FALSE(keys);
+    EXPECT_EQ(keys.error().code, error_code::invalid_input);
+    EXPECT_NE(keys.error().message.find("key 2 of 2"), std::string::npos) << keys.error().message;
+    expect_no_secret(keys.error(), bad);
+    expect_no_secret(keys.error(), good);
+
+    EXPECT_FALSE(keyring_from_text("# only a comment\n"));
+    EXPECT_FALSE(keyring_from_text(" , ,\n"));
+    std::string too_many;
+    for (std::size_t index = 0; index <= max_keyring_size; ++index) {
+        too_many += master_key::generate().to_text() + "\n";
+    }
+    EXPECT_FALSE(keyring_from_text(too_many));
+    // A key of the wrong length (31 bytes) is refused.
+    std::array<unsigned char, master_key_size - 1> short_key{};
+    EXPECT_FALSE(keyring_from_text(base64_encode(short_key)));
+}
+
+// A value sealed by the first release (fixed key 00..1f, fixed nonce): the envelope format and key id are a
+// stored contract, so it must open with every later release, through a keyring too.
+TEST(security_keyring, values_sealed_by_earlier_releases_still_open) {
+    std::array<unsigned char, master_key_size> bytes{};
+    for (std::size_t index = 0; index < bytes.size(); ++index) {
+        bytes[index] = static_cast<unsigned char>(index);
+    }
+    auto old_key = std::make_shared<const master_key>(master_key::from_bytes(bytes));
+    EXPECT_EQ(old_key->id(), "cb2f5160fc1f7e05");
+    const std::string sealed =
+        "v1.cb2f5160fc1f7e05.QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXrxt1EaOTDnn9kKWEje8A8_7fyelxPDX1GFTQN2ZwQuR_lmxMKA0"
+        "IHFAK3gBsE4Vz5VmRn24";
+    const std::string owner = "0192a3b4-0000-7000-8000-000000000001";
+    const std::string expected = R"({"password":"sealed-before-rotation"})";
+    auto direct = open(*old_key, sealed, owner);
+    ASSERT_TRUE(direct) << direct.error().message;
+    EXPECT_EQ(*direct, expected);
+
+    const keyring rotated({shared_key(), old_key});
+    auto through_keyring = open(rotated, sealed, owner);
+    ASSERT_TRUE(through_keyring) << through_keyring.error().message;
+    EXPECT_EQ(*through_keyring, expected);
+    EXPECT_FALSE(open(rotated, sealed, "another-owner"));
+
+    const keyring without_it({shared_key()});
+    auto refused = open(without_it, sealed, owner);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("cb2f5160fc1f7e05"), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find(std::string(without_it.primary().id())), std::string::npos);
+}
+
+TEST(security_keyring, written_files_are_private_replaced_atomically_and_read_back_in_order) {
+    const temp_dir root;
+    const fs::path path = root.path() / "secret.key";
+    const auto old_mask = ::umask(0);  // the file must be 0600 whatever the umask allows
+    const keyring first({shared_key()});
+    ASSERT_TRUE(write_keyring_file(path, first));
+    ::umask(old_mask);
+    EXPECT_EQ(file_mode(path), 0600U);
+    struct stat before {};
+    ASSERT_EQ(::stat(path.c_str(), &before), 0);
+    // A hard link keeps the old file's inode reachable: an in-place rewrite would change it too.
+    ASSERT_EQ(::link(path.c_str(), (root.path() / "old-copy").c_str()), 0);
+
+    const keyring second({shared_key(), first.primary_shared()});
+    ASSERT_TRUE(write_keyring_file(path, second));
+    struct stat after {};
+    ASSERT_EQ(::stat(path.c_str(), &after), 0);
+    EXPECT_NE(before.st_ino, after.st_ino) << "replaced by rename, never rewritten in place";
+    auto old_copy = read_keyring_file(root.path() / "old-copy");
+    ASSERT_TRUE(old_copy && old_copy->has_value());
+    EXPECT_EQ((*old_copy)->keys.ids(), first.ids()) << "the old file was never touched";
+
+    auto reread = read_keyring_file(path);
+    ASSERT_TRUE(reread && reread->has_value()) << (reread ? "" : reread.error().message);
+    EXPECT_EQ((*reread)->keys.ids(), second.ids());
+    auto stamp = stat_key_file(path);
+    ASSERT_TRUE(stamp && stamp->has_value());
+    EXPECT_EQ(**stamp, (*reread)->stamp);
+
+    std::size_t entries = 0;
+    for (const auto& entry : fs::directory_iterator(root.path())) {
+        EXPECT_EQ(entry.path().extension(), entry.path().filename() == "old-copy" ? "" : ".key")
+            << "no temporary file may be left: " << entry.path();
+        ++entries;
+    }
+    EXPECT_EQ(entries, 2U);
+    EXPECT_FALSE(read_keyring_file(root.path() / "absent")->has_value());
+}
+
+// A data directory whose key file was lost must not get a new key: nothing sealed could be opened again.
+TEST(security_keyring, a_missing_key_file_is_not_recreated_while_secrets_exist) {
+    const auto env = without_env_key();
+    const temp_dir root;
+    auto refused = load_keyring(root.path(), [] { return result<bool>(true); });
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, error_code::invalid_input);
+    EXPECT_NE(refused.error().message.find("secret.key is missing"), std::string::npos) << refused.error().message;
+    EXPECT_FALSE(fs::exists(root.path() / "secret.key"));
+
+    auto created = load_keyring(root.path(), [] { return result<bool>(false); });
+    ASSERT_TRUE(created) << created.error().message;
+    EXPECT_EQ(created->origin, key_origin::file);
+    EXPECT_TRUE(fs::exists(root.path() / "secret.key"));
+}
+
+TEST(security_keyring, the_variable_may_hold_new_and_old_keys) {
+    const temp_dir root;
+    const auto newer = master_key::generate();
+    const auto older = master_key::generate();
+    const scoped_env env(master_key_env_var, newer.to_text() + "," + older.to_text());
+    auto loaded = load_keyring(root.path());
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    EXPECT_EQ(loaded->origin, key_origin::environment);
+    EXPECT_EQ(loaded->keys.ids(), (std::vector<std::string>{std::string(newer.id()), std::string(older.id())}));
+    auto primary = load_master_key(root.path());
+    ASSERT_TRUE(primary);
+    EXPECT_EQ(primary->id(), newer.id());
+}
+
+// What a running server does while `metahog rotate-key` rewrites the file under it.
+TEST(security_secret_keys, follow_the_key_file_through_a_rotation) {
+    const auto env = without_env_key();
+    const temp_dir root;
+    auto keys = secret_keys::load(root.path());
+    ASSERT_TRUE(keys) << keys.error().message;
+    const fs::path path = root.path() / "secret.key";
+    const auto old_key = (*keys)->all_keys().primary_shared();
+    auto before = (*keys)->seal(secret_plaintext, "owner");
+    ASSERT_TRUE(before);
+    EXPECT_EQ(sealed_key_id(*before), old_key->id());
+
+    // Another process adds a new key in front and seals with it: the server must open that at once.
+    const auto new_key = shared_key();
+    ASSERT_TRUE(write_keyring_file(path, keyring({new_key, old_key})));
+    const std::string by_rotation = seal(*new_key, secret_plaintext, "owner");
+    auto opened = (*keys)->open(by_rotation, "owner");
+    ASSERT_TRUE(opened) << opened.error().message;
+    EXPECT_EQ(*opened, secret_plaintext);
+    auto after = (*keys)->seal(secret_plaintext, "owner");
+    ASSERT_TRUE(after);
+    EXPECT_EQ(sealed_key_id(*after), new_key->id()) << "seals with the file's new primary";
+    EXPECT_TRUE(*(*keys)->still_held(old_key->id()));
+
+    // The old key is retired from the file: the server notices, yet still opens what it sealed before.
+    ASSERT_TRUE(write_keyring_file(path, keyring({new_key})));
+    EXPECT_FALSE(*(*keys)->still_held(old_key->id()));
+    EXPECT_TRUE(*(*keys)->still_held(new_key->id()));
+    auto old_value = (*keys)->open(*before, "owner");
+    ASSERT_TRUE(old_value) << old_value.error().message;
+    EXPECT_EQ((*keys)->all_keys().primary().id(), new_key->id());
+
+    // A re-read checks the file as start-up does: a file others may read is refused, the keys held stay.
+    const auto newest = shared_key();
+    ASSERT_TRUE(write_keyring_file(path, keyring({newest})));
+    ::chmod(path.c_str(), 0644);
+    auto refused = (*keys)->open(seal(*newest, secret_plaintext, "owner"), "owner");
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("chmod 600"), std::string::npos) << refused.error().message;
+    expect_no_secret(refused.error(), secret_plaintext);
+    EXPECT_TRUE((*keys)->open(*after, "owner")) << "keys already held keep working";
+    EXPECT_FALSE((*keys)->seal(secret_plaintext, "owner")) << "never seals while the file cannot be read";
+    ::chmod(path.c_str(), 0600);
+    EXPECT_TRUE((*keys)->open(seal(*newest, secret_plaintext, "owner"), "owner"));
+}
+
+TEST(security_secret_keys, an_unknown_key_id_names_both_sides) {
+    const auto env = without_env_key();
+    const temp_dir root;
+    auto keys = secret_keys::load(root.path());
+    ASSERT_TRUE(keys);
+    const auto stranger = master_key::generate();
+    auto refused = (*keys)->open(seal(stranger, secret_plaintext, "owner"), "owner");
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find(std::string(stranger.id())), std::string::npos);
+    EXPECT_NE(refused.error().message.find(std::string((*keys)->all_keys().primary().id())), std::string::npos);
+    expect_no_secret(refused.error(), secret_plaintext);
+    expect_no_secret(refused.error(), key_text_of(stranger));
 }
 
 // ---- passwords ----
