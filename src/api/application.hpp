@@ -18,6 +18,7 @@
 #include "http/static_files.hpp"
 #include "security/master_key.hpp"
 #include "security/network_policy.hpp"
+#include "services/audit_log.hpp"
 #include "services/identity_service.hpp"
 #include "services/query_service.hpp"
 #include "services/rate_limits.hpp"
@@ -37,6 +38,8 @@ struct application {
     std::shared_ptr<security::network_policy> network;
     services::rate_limits limits;
     drivers::driver_registry registry;
+    // Declared before the services that record into it.
+    services::audit_log audit;
     services::identity_service identity;
     services::sources_service sources;
     services::query_service queries;
