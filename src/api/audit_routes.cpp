@@ -42,13 +42,15 @@ std::optional<int> digits(std::string_view text, std::size_t at, std::size_t cou
 
 // ISO-8601 as browsers and people write it: a date ("2026-11-22", midnight UTC), or a date and time
 // ("2026-11-22T03:40", seconds and any fraction optional) with "Z", "+hh:mm", "-hh:mm" or no zone (UTC).
-// A space may stand for the 'T'.
+// A space may stand for the 'T'. Years 1900 to 2200.
 std::optional<store::wall_clock::time_point> parse_iso8601(std::string_view text) {
     using namespace std::chrono;
     const auto year_value = digits(text, 0, 4);
     const auto month_value = digits(text, 5, 2);
     const auto day_value = digits(text, 8, 2);
-    if (!year_value || !month_value || !day_value || text[4] != '-' || text[7] != '-') {
+    // system_clock counts nanoseconds in 64 bits: it ends in 2262.
+    if (!year_value || !month_value || !day_value || text[4] != '-' || text[7] != '-' || *year_value < 1900 ||
+        *year_value > 2200) {
         return std::nullopt;
     }
     const year_month_day date{year{*year_value}, month{static_cast<unsigned>(*month_value)},

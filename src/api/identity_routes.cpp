@@ -105,7 +105,7 @@ void add_identity_routes(application& app) {
                        context.user_id = signed_in->who.user_id;
                        auto entry = audit_event_of(0, signed_in->who.user_id, services::audit_actions::login,
                                                    context);
-                       entry.details["credential"] = "session";
+                       entry.details["method"] = "password";
                        if (auto recorded = record_user_audit(app, signed_in->who.user_id, std::move(entry));
                            !recorded) {
                            // Fail closed: the session exists but its cookie is never handed out.

@@ -343,8 +343,8 @@ TEST_F(api_audit_test, filters_and_paging) {
     EXPECT_EQ(audit("source_id=" + id + "&action=query").size(), 6u);
     EXPECT_EQ(audit("user_id=" + std::to_string(admin_.at("user_id").as_int64()) + "&action=query").size(), 6u);
     EXPECT_EQ(audit("user_id=999999").size(), 0u);
-    EXPECT_EQ(audit("action=query&from=2000-01-01&to=2999-01-01T00:00:00Z").size(), 6u);
-    EXPECT_EQ(audit("from=2999-01-01T00:00:00%2B02:00").size(), 0u);
+    EXPECT_EQ(audit("action=query&from=2000-01-01&to=2200-01-01T00:00:00Z").size(), 6u);
+    EXPECT_EQ(audit("from=2200-01-01T00:00:00%2B02:00").size(), 0u);
     EXPECT_EQ(audit("to=2000-01-01").size(), 0u);
 
     for (const auto& [filter, field] : std::vector<std::pair<std::string, std::string>>{
@@ -354,6 +354,7 @@ TEST_F(api_audit_test, filters_and_paging) {
              {"outcome=maybe", "outcome"},
              {"from=yesterday", "from"},
              {"to=2026-13-01", "to"},
+             {"from=3000-01-01", "from"},
              {"user_id=abc", "user_id"},
              {"before_id=-4", "before_id"}}) {
         auto reply = client_->get(team_path("audit_log/?" + filter), bearer(api_key()));
