@@ -1,11 +1,11 @@
 // The audit log as team admins read it (GET audit_log/), and the helpers that record route-level events.
-#include <charconv>
-#include <map>
+#include <spdlog/spdlog.h>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <spdlog/spdlog.h>
+#include <charconv>
+#include <map>
 
 #include "api/audit_events.hpp"
 #include "api/request_support.hpp"
@@ -122,7 +122,8 @@ std::optional<store::wall_clock::time_point> parse_iso8601(std::string_view text
     return when - sign * (hours(*offset_hours) + minutes(*offset_minutes));
 }
 
-result<std::optional<std::int64_t>> positive_parameter(const http::request_context& context, std::string_view name) {
+result<std::optional<std::int64_t>> positive_parameter(const http::request_context& context,
+                                                       std::string_view name) {
     const std::string text = context.query_param(name);
     if (text.empty()) {
         return std::optional<std::int64_t>();
@@ -135,7 +136,8 @@ result<std::optional<std::int64_t>> positive_parameter(const http::request_conte
     return std::optional<std::int64_t>(value);
 }
 
-result<std::optional<std::string>> text_parameter(const http::request_context& context, std::string_view name) {
+result<std::optional<std::string>> text_parameter(const http::request_context& context,
+                                                  std::string_view name) {
     std::string text = context.query_param(name);
     if (text.empty()) {
         return std::optional<std::string>();
@@ -147,15 +149,16 @@ result<std::optional<std::string>> text_parameter(const http::request_context& c
 }
 
 result<std::optional<store::wall_clock::time_point>> time_parameter(const http::request_context& context,
-                                                                   std::string_view name) {
+                                                                    std::string_view name) {
     const std::string text = context.query_param(name);
     if (text.empty()) {
         return std::optional<store::wall_clock::time_point>();
     }
     auto when = parse_iso8601(text);
     if (!when) {
-        return bad_filter(std::string(name), std::string(name) +
-                                                 " must be an ISO-8601 time such as 2026-11-22T03:40:00Z or a date");
+        return bad_filter(
+            std::string(name),
+            std::string(name) + " must be an ISO-8601 time such as 2026-11-22T03:40:00Z or a date");
     }
     return std::optional<store::wall_clock::time_point>(*when);
 }
@@ -306,38 +309,41 @@ result<void> record_user_audit(application& app, std::int64_t user_id, services:
 }
 
 void add_audit_routes(application& app) {
-    add_team_route(app, verb::get, "audit_log", minimum_role::admin, [&app](team_call& call) -> awaitable_result {
-        auto filter = filter_of(call);
-        if (!filter) {
-            co_return std::move(filter).error();
-        }
-        auto page = app.audit.query(call.who, *filter);
-        if (!page) {
-            co_return std::move(page).error();
-        }
-        // A page names few distinct users; users since deleted keep their id and show no e-mail.
-        std::map<std::int64_t, std::optional<std::string>> emails;
-        json::array results;
-        for (const auto& record : page->records) {
-            auto known = emails.find(record.event.user_id);
-            if (known == emails.end()) {
-                auto found = app.store->find_user(record.event.user_id);
-                if (!found) {
-                    co_return std::move(found).error();
-                }
-                known = emails
-                            .emplace(record.event.user_id,
-                                     found->has_value() ? std::optional<std::string>((*found)->email) : std::nullopt)
-                            .first;
+    add_team_route(
+        app, verb::get, "audit_log", minimum_role::admin, [&app](team_call& call) -> awaitable_result {
+            auto filter = filter_of(call);
+            if (!filter) {
+                co_return std::move(filter).error();
             }
-            results.push_back(record_json(record, known->second));
-        }
-        json::object body{{"results", std::move(results)}};
-        body["next_before_id"] = page->next_before_id ? json::value(*page->next_before_id) : json::value(nullptr);
-        auto response = http::json_response(http::status::ok, body);
-        response.headers.emplace_back("Cache-Control", "no-store");
-        co_return response;
-    });
+            auto page = app.audit.query(call.who, *filter);
+            if (!page) {
+                co_return std::move(page).error();
+            }
+            // A page names few distinct users; users since deleted keep their id and show no e-mail.
+            std::map<std::int64_t, std::optional<std::string>> emails;
+            json::array results;
+            for (const auto& record : page->records) {
+                auto known = emails.find(record.event.user_id);
+                if (known == emails.end()) {
+                    auto found = app.store->find_user(record.event.user_id);
+                    if (!found) {
+                        co_return std::move(found).error();
+                    }
+                    known = emails
+                                .emplace(record.event.user_id,
+                                         found->has_value() ? std::optional<std::string>((*found)->email)
+                                                            : std::nullopt)
+                                .first;
+                }
+                results.push_back(record_json(record, known->second));
+            }
+            json::object body{{"results", std::move(results)}};
+            body["next_before_id"] =
+                page->next_before_id ? json::value(*page->next_before_id) : json::value(nullptr);
+            auto response = http::json_response(http::status::ok, body);
+            response.headers.emplace_back("Cache-Control", "no-store");
+            co_return response;
+        });
 }
 
 }  // namespace metahog::api

@@ -4,13 +4,17 @@
 // `metahog audit verify` proves the chain intact, or names the first record an attacker altered or removed.
 #include <gtest/gtest.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
 #include <future>
 #include <sstream>
 #include <thread>
-
-#include <boost/json.hpp>
 
 #include "store/sqlite_handle.hpp"
 #include "store/sqlite_store.hpp"
@@ -30,10 +34,12 @@ protected:
         pg_ = postgres_instance::shared();
         role_.emplace("audit_reader");
         database_.emplace("audit_db", role_->name());
-        pg_->execute("CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL);"
-                     "INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three');"
-                     "GRANT SELECT ON items TO " + postgres_instance::identifier(role_->name()),
-                     database_->name());
+        pg_->execute(
+            "CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL);"
+            "INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three');"
+            "GRANT SELECT ON items TO " +
+                postgres_instance::identifier(role_->name()),
+            database_->name());
         server_.emplace(data_dir());
         admin_ = server_->bootstrap("admin@example.com", admin_password_, "Alpha");
         client_.emplace("127.0.0.1", server_->port());
@@ -55,16 +61,19 @@ protected:
     }
 
     json::object valid_inputs() const {
-        return json::object{{"host", "127.0.0.1"},  {"port", pg_->port()},       {"database", database_->name()},
-                            {"user", role_->name()}, {"password", role_->password()}, {"schema", "public"},
+        return json::object{{"host", "127.0.0.1"},           {"port", pg_->port()},
+                            {"database", database_->name()}, {"user", role_->name()},
+                            {"password", role_->password()}, {"schema", "public"},
                             {"sslmode", "disable"}};
     }
 
     std::string create_source() {
-        auto reply = client_->post_json(
-            team_path("external_data_sources/"),
-            {{"source_type", "Postgres"}, {"prefix", "shop"}, {"query_only", true}, {"job_inputs", valid_inputs()}},
-            bearer(api_key()));
+        auto reply = client_->post_json(team_path("external_data_sources/"),
+                                        {{"source_type", "Postgres"},
+                                         {"prefix", "shop"},
+                                         {"query_only", true},
+                                         {"job_inputs", valid_inputs()}},
+                                        bearer(api_key()));
         EXPECT_EQ(reply.status, 201u) << reply.body;
         return std::string(reply.json().at("id").as_string());
     }
@@ -77,7 +86,8 @@ protected:
 
     // The newest records matching the query string, as the admin reads them.
     json::array audit(const std::string& query = "") {
-        auto reply = client_->get(team_path("audit_log/") + (query.empty() ? "" : "?" + query), bearer(api_key()));
+        auto reply =
+            client_->get(team_path("audit_log/") + (query.empty() ? "" : "?" + query), bearer(api_key()));
         EXPECT_EQ(reply.status, 200u) << reply.body;
         return reply.json().at("results").as_array();
     }
@@ -94,8 +104,10 @@ protected:
     void tamper(const std::string& sql) {
         auto db = store::sqlite::connection::open(data_dir() / "metahog.db");
         ASSERT_TRUE(db) << db.error().message;
-        const std::string script = "DROP TRIGGER IF EXISTS audit_records_no_update; "
-                                   "DROP TRIGGER IF EXISTS audit_records_no_delete; " + sql;
+        const std::string script =
+            "DROP TRIGGER IF EXISTS audit_records_no_update; "
+            "DROP TRIGGER IF EXISTS audit_records_no_delete; " +
+            sql;
         auto done = db->exec(script.c_str(), "tamper");
         ASSERT_TRUE(done) << done.error().message;
     }
@@ -140,9 +152,9 @@ TEST_F(api_audit_test, a_query_is_recorded_with_who_what_and_how_it_went) {
     EXPECT_EQ(pair.at(0).at("rows_returned"), 1);
 
     // Explain is recorded with its analyze flag.
-    auto plan = client_->post_json(team_path("direct_query/explain"),
-                                   {{"source_id", id}, {"sql", "SELECT * FROM shop.items"}, {"analyze", true}},
-                                   bearer(api_key()));
+    auto plan = client_->post_json(
+        team_path("direct_query/explain"),
+        {{"source_id", id}, {"sql", "SELECT * FROM shop.items"}, {"analyze", true}}, bearer(api_key()));
     ASSERT_EQ(plan.status, 200u) << plan.body;
     const auto explained = newest("action=explain");
     EXPECT_EQ(explained.at("details").at("analyze"), true);
@@ -194,9 +206,10 @@ TEST_F(api_audit_test, a_query_cancelled_through_the_route_is_recorded_as_cancel
     const std::string id = create_source();
     auto running = std::async(std::launch::async, [&] {
         http_client other("127.0.0.1", server_->port());
-        return other.post_json(team_path("direct_query/execute"),
-                               {{"source_id", id}, {"sql", "SELECT pg_sleep(30)"}, {"client_query_id", "audit-q1"}},
-                               bearer(api_key()));
+        return other.post_json(
+            team_path("direct_query/execute"),
+            {{"source_id", id}, {"sql", "SELECT pg_sleep(30)"}, {"client_query_id", "audit-q1"}},
+            bearer(api_key()));
     });
     // Poll the cancel route until the query is registered (no fixed sleep for readiness).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -220,9 +233,9 @@ TEST_F(api_audit_test, a_query_cancelled_through_the_route_is_recorded_as_cancel
 
 TEST_F(api_audit_test, an_export_has_a_started_and_a_finished_record) {
     const std::string id = create_source();
-    auto reply = client_->post_json(team_path("direct_query/export"),
-                                    {{"source_id", id}, {"sql", "SELECT * FROM shop.items"}, {"format", "csv"}},
-                                    bearer(api_key()));
+    auto reply = client_->post_json(
+        team_path("direct_query/export"),
+        {{"source_id", id}, {"sql", "SELECT * FROM shop.items"}, {"format", "csv"}}, bearer(api_key()));
     ASSERT_EQ(reply.status, 200u) << reply.body;
     EXPECT_NE(reply.body.find("three"), std::string::npos);
 
@@ -238,19 +251,62 @@ TEST_F(api_audit_test, an_export_has_a_started_and_a_finished_record) {
     EXPECT_GT(finished.at("id").as_int64(), started.at("id").as_int64());
 
     // A refused export is one record.
-    auto refused = client_->post_json(team_path("direct_query/export"),
-                                      {{"source_id", id}, {"sql", "DROP TABLE shop.items"}}, bearer(api_key()));
+    auto refused =
+        client_->post_json(team_path("direct_query/export"),
+                           {{"source_id", id}, {"sql", "DROP TABLE shop.items"}}, bearer(api_key()));
     ASSERT_EQ(refused.status, 400u);
     const auto record = newest("action=export");
     EXPECT_EQ(record.at("outcome"), "refused");
     EXPECT_EQ(record.at("details").at("phase"), "refused");
 }
 
+TEST_F(api_audit_test, an_export_the_client_leaves_is_finished_as_cancelled) {
+    const std::string id = create_source();
+    // A raw connection, so the test can walk away mid-stream.
+    const std::string body = json::serialize(
+        json::object{{"source_id", id},
+                     {"sql", "SELECT g, repeat('x', 200) FROM generate_series(1, 50000000) g"},
+                     {"format", "csv"}});
+    const std::string request = "POST " + team_path("direct_query/export") +
+                                " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                "Authorization: Bearer " +
+                                api_key() +
+                                "\r\nContent-Type: application/json\r\n"
+                                "Content-Length: " +
+                                std::to_string(body.size()) + "\r\n\r\n" + body;
+    {
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::socket socket(io);
+        socket.connect({boost::asio::ip::make_address("127.0.0.1"), server_->port()});
+        boost::asio::write(socket, boost::asio::buffer(request));
+        std::string received(4096, '\0');
+        const auto read = boost::asio::read(socket, boost::asio::buffer(received));
+        received.resize(read);
+        ASSERT_NE(received.find(" 200 "), std::string::npos) << received.substr(0, 200);
+        socket.close();
+    }
+    // The started record was written before the first byte; the end is recorded once the server notices.
+    EXPECT_EQ(newest("action=export").at("details").at("phase"), "started");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    json::array finished;
+    while (finished.empty() && std::chrono::steady_clock::now() < deadline) {
+        finished = audit("action=export.finished");
+        if (finished.empty()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    ASSERT_EQ(finished.size(), 1u);
+    EXPECT_EQ(finished.at(0).at("outcome"), "cancelled");
+    EXPECT_EQ(finished.at(0).at("error_code"), "query_cancelled");
+    EXPECT_GT(finished.at(0).at("rows_returned").as_int64(), 0);
+    EXPECT_LT(finished.at(0).at("rows_returned").as_int64(), 50000000);
+}
+
 TEST_F(api_audit_test, source_changes_are_recorded_without_secrets) {
     const std::string id = create_source();
-    auto renamed = client_->patch_json(team_path("external_data_sources/" + id),
-                                       {{"prefix", "store"}, {"job_inputs", {{"password", role_->password()}}}},
-                                       bearer(api_key()));
+    auto renamed = client_->patch_json(
+        team_path("external_data_sources/" + id),
+        {{"prefix", "store"}, {"job_inputs", {{"password", role_->password()}}}}, bearer(api_key()));
     ASSERT_EQ(renamed.status, 200u) << renamed.body;
     ASSERT_EQ(client_->del(team_path("external_data_sources/" + id + "/"), bearer(api_key())).status, 204u);
 
@@ -268,7 +324,8 @@ TEST_F(api_audit_test, source_changes_are_recorded_without_secrets) {
     EXPECT_EQ(deleted.at("source_id"), json::value(id));
 
     // A failed change is recorded too, with its reason.
-    auto gone = client_->patch_json(team_path("external_data_sources/" + id), {{"prefix", "again"}}, bearer(api_key()));
+    auto gone = client_->patch_json(team_path("external_data_sources/" + id), {{"prefix", "again"}},
+                                    bearer(api_key()));
     EXPECT_EQ(gone.status, 404u);
     EXPECT_EQ(newest("action=source.update").at("outcome"), "refused");
 
@@ -287,11 +344,14 @@ TEST_F(api_audit_test, source_changes_are_recorded_without_secrets) {
 }
 
 TEST_F(api_audit_test, sign_ins_and_api_keys_are_recorded) {
-    auto wrong = client_->post_json("/api/auth/login", {{"email", "admin@example.com"}, {"password", "nope nope"}});
+    auto wrong =
+        client_->post_json("/api/auth/login", {{"email", "admin@example.com"}, {"password", "nope nope"}});
     EXPECT_EQ(wrong.status, 401u);
-    auto unknown = client_->post_json("/api/auth/login", {{"email", "who@example.com"}, {"password", "nope nope"}});
+    auto unknown =
+        client_->post_json("/api/auth/login", {{"email", "who@example.com"}, {"password", "nope nope"}});
     EXPECT_EQ(unknown.status, 401u);
-    auto login = client_->post_json("/api/auth/login", {{"email", "admin@example.com"}, {"password", admin_password_}});
+    auto login = client_->post_json("/api/auth/login",
+                                    {{"email", "admin@example.com"}, {"password", admin_password_}});
     ASSERT_EQ(login.status, 200u);
     auto failed = audit("action=login_failed");
     ASSERT_EQ(failed.size(), 1u) << "an unknown e-mail belongs to no team";
@@ -303,11 +363,14 @@ TEST_F(api_audit_test, sign_ins_and_api_keys_are_recorded) {
     auto key = client_->post_json("/api/personal_api_keys/", {{"label", "ci"}}, bearer(api_key()));
     ASSERT_EQ(key.status, 201u);
     const auto key_id = key.json().at("id").as_int64();
-    EXPECT_EQ(client_->del("/api/personal_api_keys/" + std::to_string(key_id) + "/", bearer(api_key())).status, 204u);
+    EXPECT_EQ(
+        client_->del("/api/personal_api_keys/" + std::to_string(key_id) + "/", bearer(api_key())).status,
+        204u);
     EXPECT_EQ(newest("action=api_key.create").at("details").at("key_id"), key_id);
     EXPECT_EQ(newest("action=api_key.revoke").at("details").at("key_id"), key_id);
     const std::string token(key.json().at("key").as_string());
-    EXPECT_EQ(client_->get(team_path("audit_log/?limit=500"), bearer(api_key())).body.find(token), std::string::npos);
+    EXPECT_EQ(client_->get(team_path("audit_log/?limit=500"), bearer(api_key())).body.find(token),
+              std::string::npos);
 }
 
 TEST_F(api_audit_test, filters_and_paging) {
@@ -341,22 +404,23 @@ TEST_F(api_audit_test, filters_and_paging) {
     EXPECT_EQ(audit("sql_contains=NEEDLE").size(), 5u) << "case-insensitive";
     EXPECT_EQ(audit("sql_contains=select%203").size(), 1u);
     EXPECT_EQ(audit("source_id=" + id + "&action=query").size(), 6u);
-    EXPECT_EQ(audit("user_id=" + std::to_string(admin_.at("user_id").as_int64()) + "&action=query").size(), 6u);
+    EXPECT_EQ(audit("user_id=" + std::to_string(admin_.at("user_id").as_int64()) + "&action=query").size(),
+              6u);
     EXPECT_EQ(audit("user_id=999999").size(), 0u);
     EXPECT_EQ(audit("action=query&from=2000-01-01&to=2200-01-01T00:00:00Z").size(), 6u);
     EXPECT_EQ(audit("from=2200-01-01T00:00:00%2B02:00").size(), 0u);
     EXPECT_EQ(audit("to=2000-01-01").size(), 0u);
 
-    for (const auto& [filter, field] : std::vector<std::pair<std::string, std::string>>{
-             {"limit=0", "limit"},
-             {"limit=501", "limit"},
-             {"limit=ten", "limit"},
-             {"outcome=maybe", "outcome"},
-             {"from=yesterday", "from"},
-             {"to=2026-13-01", "to"},
-             {"from=3000-01-01", "from"},
-             {"user_id=abc", "user_id"},
-             {"before_id=-4", "before_id"}}) {
+    for (const auto& [filter, field] :
+         std::vector<std::pair<std::string, std::string>>{{"limit=0", "limit"},
+                                                          {"limit=501", "limit"},
+                                                          {"limit=ten", "limit"},
+                                                          {"outcome=maybe", "outcome"},
+                                                          {"from=yesterday", "from"},
+                                                          {"to=2026-13-01", "to"},
+                                                          {"from=3000-01-01", "from"},
+                                                          {"user_id=abc", "user_id"},
+                                                          {"before_id=-4", "before_id"}}) {
         auto reply = client_->get(team_path("audit_log/?" + filter), bearer(api_key()));
         EXPECT_EQ(reply.status, 400u) << filter;
         EXPECT_EQ(reply.json().at("field"), json::value(field)) << filter;
@@ -369,7 +433,8 @@ TEST_F(api_audit_test, only_the_teams_admins_read_it) {
     {
         auto store = store::open_sqlite_store(data_dir() / "metahog.db");
         ASSERT_TRUE(store) << store.error().message;
-        ASSERT_TRUE((*store)->set_membership(team_id(), member.at("user_id").as_int64(), store::team_role::member));
+        ASSERT_TRUE(
+            (*store)->set_membership(team_id(), member.at("user_id").as_int64(), store::team_role::member));
     }
     const std::string member_key(member.at("api_key").as_string());
     auto forbidden = client_->get(team_path("audit_log/"), bearer(member_key));
@@ -380,8 +445,8 @@ TEST_F(api_audit_test, only_the_teams_admins_read_it) {
     EXPECT_EQ(client_->get(team_path("audit_log/"), bearer(other_key)).status, 404u);
     EXPECT_EQ(client_->get(team_path("audit_log/")).status, 401u);
     // Beta's admin sees Beta's log, which holds none of Alpha's records.
-    auto beta = client_->get("/api/projects/" + std::to_string(other.at("team_id").as_int64()) + "/audit_log/",
-                             bearer(other_key));
+    auto beta = client_->get(
+        "/api/projects/" + std::to_string(other.at("team_id").as_int64()) + "/audit_log/", bearer(other_key));
     ASSERT_EQ(beta.status, 200u);
     for (const auto& record : beta.json().at("results").as_array()) {
         EXPECT_EQ(record.at("user_id"), other.at("user_id"));
@@ -437,7 +502,8 @@ TEST_F(api_audit_test, verify_finds_a_removed_record_and_reports_usage_errors) {
 
     auto missing_dir = run_metahog({"audit", "verify", "--data-dir", (data_.path() / "nowhere").string()});
     EXPECT_EQ(missing_dir.exit_code, 2) << missing_dir.out << missing_dir.err;
-    EXPECT_FALSE(std::filesystem::exists(data_.path() / "nowhere" / "metahog.db")) << "verify must not create a store";
+    EXPECT_FALSE(std::filesystem::exists(data_.path() / "nowhere" / "metahog.db"))
+        << "verify must not create a store";
     EXPECT_EQ(run_metahog({"audit", "verify", "--bogus"}).exit_code, 2);
     EXPECT_EQ(run_metahog({"audit"}).exit_code, 2);
     auto help = run_metahog({"audit", "verify", "--help"});
