@@ -391,7 +391,8 @@ boost::asio::awaitable<result<void>> query_service::run_export(export_job& job, 
         pending.push_back(json::serialize(frame) + "\n");
     }
     const bool written = co_await drain();
-    if (!failure && !written) {
+    // Whatever the driver made of it (a cancel, a failed read), a client that left cancelled the export.
+    if (client_gone || !written) {
         failure = make_error(error_code::query_cancelled, "the client went away during the export");
     }
     // Before the stream's last chunk: a client that sees a complete export sees a recorded one.

@@ -265,7 +265,7 @@ TEST_F(api_audit_test, an_export_the_client_leaves_is_finished_as_cancelled) {
     // A raw connection, so the test can walk away mid-stream.
     const std::string body = json::serialize(
         json::object{{"source_id", id},
-                     {"sql", "SELECT g, repeat('x', 200) FROM generate_series(1, 50000000) g"},
+                     {"sql", "SELECT g, repeat('x', 200) FROM generate_series(1, 5000000) g"},
                      {"format", "csv"}});
     const std::string request = "POST " + team_path("direct_query/export") +
                                 " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -299,7 +299,7 @@ TEST_F(api_audit_test, an_export_the_client_leaves_is_finished_as_cancelled) {
     EXPECT_EQ(finished.at(0).at("outcome"), "cancelled");
     EXPECT_EQ(finished.at(0).at("error_code"), "query_cancelled");
     EXPECT_GT(finished.at(0).at("rows_returned").as_int64(), 0);
-    EXPECT_LT(finished.at(0).at("rows_returned").as_int64(), 50000000);
+    EXPECT_LT(finished.at(0).at("rows_returned").as_int64(), 5000000);
 }
 
 TEST_F(api_audit_test, source_changes_are_recorded_without_secrets) {
