@@ -22,9 +22,10 @@ application::application(settings config_in, std::unique_ptr<store::metadata_sto
           config.query, [policy = network](const boost::asio::ip::address& address, std::uint16_t port) {
               return policy->check(address, port);
           })),
+      audit(*store),
       identity(*store, key, config.server.session_lifetime),
       sources(*store, *keys, registry, config.query.connect_timeout),
-      queries(sources, limits, config.query, sql::query_policy::defaults()),
+      queries(sources, limits, audit, config.query, sql::query_policy::defaults()),
       files(find_web_root(config)) {}
 
 std::filesystem::path find_web_root(const settings& config) {
@@ -100,6 +101,7 @@ result<std::unique_ptr<application>> make_application(settings config) {
     add_identity_routes(**app);
     add_source_routes(**app);
     add_query_routes(**app);
+    add_audit_routes(**app);
     return app;
 }
 

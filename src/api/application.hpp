@@ -19,6 +19,7 @@
 #include "security/master_key.hpp"
 #include "security/network_policy.hpp"
 #include "security/secret_keys.hpp"
+#include "services/audit_log.hpp"
 #include "services/identity_service.hpp"
 #include "services/query_service.hpp"
 #include "services/rate_limits.hpp"
@@ -42,6 +43,8 @@ struct application {
     std::shared_ptr<security::network_policy> network;
     services::rate_limits limits;
     drivers::driver_registry registry;
+    // Declared before the services that record into it.
+    services::audit_log audit;
     services::identity_service identity;
     services::sources_service sources;
     services::query_service queries;

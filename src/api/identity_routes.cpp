@@ -3,7 +3,9 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <spdlog/spdlog.h>
 
+#include "api/audit_events.hpp"
 #include "api/request_support.hpp"
 #include "api/routes.hpp"
 #include "http/error_response.hpp"
@@ -50,6 +52,25 @@ std::string cookie_header(const application& app, std::string_view value, std::c
     return cookie;
 }
 
+// A failed sign-in is recorded for the user the e-mail belongs to (in each of their teams); an unknown
+// e-mail belongs to no team, so it leaves a log line only.
+result<void> record_failed_sign_in(application& app, const http::request_context& context, std::string_view email,
+                                   const error& failure) {
+    auto normalized = services::normalize_email(email);
+    if (!normalized) {
+        spdlog::info("msg=login_failed known_user=false remote={}", context.remote_address);
+        return result<void>{};
+    }
+    auto found = app.store->find_user_by_email(*normalized);
+    if (!found || !found->has_value()) {
+        spdlog::info("msg=login_failed known_user=false remote={}", context.remote_address);
+        return result<void>{};
+    }
+    const std::int64_t user_id = (*found)->id;
+    auto entry = audit_event_of(0, user_id, services::audit_actions::login_failed, context);
+    return record_user_audit(app, user_id, with_failure(std::move(entry), failure));
+}
+
 json::object key_json(const store::api_key& key) {
     json::object body{{"id", key.id}, {"label", key.label}, {"mask", key.mask}, {"created_at", key.created_at}};
     body["last_used_at"] = key.last_used_at ? json::value(*key.last_used_at) : json::value(nullptr);
@@ -73,9 +94,24 @@ void add_identity_routes(application& app) {
                        auto signed_in = co_await run_blocking(
                            app, [&app, &email, &password] { return app.identity.sign_in(*email, *password); });
                        if (!signed_in) {
+                           if (signed_in.error().code == error_code::unauthenticated) {
+                               if (auto recorded = record_failed_sign_in(app, context, *email, signed_in.error());
+                                   !recorded) {
+                                   co_return http::error_response(recorded.error());
+                               }
+                           }
                            co_return http::error_response(signed_in.error());
                        }
                        context.user_id = signed_in->who.user_id;
+                       auto entry = audit_event_of(0, signed_in->who.user_id, services::audit_actions::login,
+                                                   context);
+                       entry.details["method"] = "password";
+                       if (auto recorded = record_user_audit(app, signed_in->who.user_id, std::move(entry));
+                           !recorded) {
+                           // Fail closed: the session exists but its cookie is never handed out.
+                           (void)app.identity.sign_out(signed_in->session_token);
+                           co_return http::error_response(recorded.error());
+                       }
                        auto response_body = session_body(app, signed_in->who, signed_in->csrf_token);
                        if (!response_body) {
                            co_return http::error_response(response_body.error());
@@ -151,6 +187,13 @@ void add_identity_routes(application& app) {
                        if (!minted) {
                            co_return std::move(minted).error();
                        }
+                       auto entry = audit_event_of(0, who.user_id, services::audit_actions::api_key_create, context);
+                       entry.details = json::object{{"key_id", minted->key.id}, {"label", minted->key.label}};
+                       if (auto recorded = record_user_audit(app, who.user_id, std::move(entry)); !recorded) {
+                           // Fail closed: a key nobody recorded must not work.
+                           (void)app.identity.revoke_api_key(who, minted->key.id);
+                           co_return std::move(recorded).error();
+                       }
                        json::object response_body = key_json(minted->key);
                        response_body["key"] = minted->token;
                        auto response = http::json_response(http::status::created, response_body);
@@ -169,6 +212,11 @@ void add_identity_routes(application& app) {
                        }
                        if (auto revoked = app.identity.revoke_api_key(who, key_id); !revoked) {
                            co_return std::move(revoked).error();
+                       }
+                       auto entry = audit_event_of(0, who.user_id, services::audit_actions::api_key_revoke, context);
+                       entry.details = json::object{{"key_id", key_id}};
+                       if (auto recorded = record_user_audit(app, who.user_id, std::move(entry)); !recorded) {
+                           co_return std::move(recorded).error();
                        }
                        co_return http::empty_response(http::status::no_content);
                    });

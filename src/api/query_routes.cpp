@@ -108,6 +108,7 @@ result<services::query_request> query_request_of(team_call& call, const json::ob
     }
     request->team_id = call.team_id;
     request->user_id = call.who.user_id;
+    request->client_address = call.http.remote_address;
     if (request->client_query_id.empty()) {
         request->client_query_id = "server-" + security::new_uuid();
     }

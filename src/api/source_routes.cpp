@@ -2,6 +2,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include "api/audit_events.hpp"
 #include "api/request_support.hpp"
 #include "api/routes.hpp"
 #include "http/error_response.hpp"
@@ -26,6 +27,57 @@ json::object source_json(const services::source_view& view) {
                         {"has_password", view.has_password}};
 }
 
+// What an audit record of a source change may say: the type, the prefix and the names of the connection
+// settings sent — never their values, which may be secrets (a password, a connection string).
+json::object source_change_details(const json::object& body) {
+    json::object details;
+    for (const auto* name : {"source_type", "prefix"}) {
+        if (const json::value* value = body.if_contains(name); value != nullptr && value->is_string()) {
+            details[name] = value->as_string().subview().substr(0, 256);
+        }
+    }
+    json::array fields;
+    if (const json::value* inputs = body.if_contains("job_inputs"); inputs != nullptr && inputs->is_object()) {
+        for (const auto& member : inputs->as_object()) {
+            fields.emplace_back(member.key().substr(0, 64));
+        }
+    }
+    details["fields_sent"] = std::move(fields);
+    return details;
+}
+
+// The names of what an update changed, from the views before and after plus the password when one was sent
+// (its value is sealed and never compared here).
+json::array changed_fields(const services::source_view& before, const services::source_view& after,
+                           const json::object& body) {
+    json::array changed;
+    if (before.record.prefix != after.record.prefix) {
+        changed.emplace_back("prefix");
+    }
+    if (before.record.source_type != after.record.source_type) {
+        changed.emplace_back("source_type");
+    }
+    for (const auto& member : after.public_settings) {
+        const json::value* old_value = before.public_settings.if_contains(member.key());
+        if (old_value == nullptr || *old_value != member.value()) {
+            changed.emplace_back(member.key());
+        }
+    }
+    for (const auto& member : before.public_settings) {
+        if (!after.public_settings.contains(member.key())) {
+            changed.emplace_back(member.key());
+        }
+    }
+    const json::value* inputs = body.if_contains("job_inputs");
+    const json::value* password =
+        inputs != nullptr && inputs->is_object() ? inputs->as_object().if_contains("password") : nullptr;
+    if ((password != nullptr && password->is_string() && !password->as_string().empty()) ||
+        before.has_password != after.has_password) {
+        changed.emplace_back("password");
+    }
+    return changed;
+}
+
 }  // namespace
 
 void add_source_routes(application& app) {
@@ -35,7 +87,14 @@ void add_source_routes(application& app) {
                        if (!body) {
                            co_return std::move(body).error();
                        }
+                       auto entry = audit_event_of(call.team_id, call.who.user_id,
+                                                   services::audit_actions::source_create, call.http);
+                       entry.details = source_change_details(*body);
                        auto id = co_await app.sources.create(call.team_id, call.who.user_id, *body);
+                       if (id) {
+                           entry.source_id = *id;
+                       }
+                       id = audited(app, std::move(entry), std::move(id));
                        if (!id) {
                            co_return std::move(id).error();
                        }
@@ -84,7 +143,17 @@ void add_source_routes(application& app) {
                        if (!body) {
                            co_return std::move(body).error();
                        }
-                       auto view = co_await app.sources.update(call.team_id, call.http.path_param("id"), *body);
+                       const std::string source_id(call.http.path_param("id"));
+                       auto entry = audit_event_of(call.team_id, call.who.user_id,
+                                                   services::audit_actions::source_update, call.http);
+                       entry.source_id = source_id.substr(0, 256);
+                       entry.details = source_change_details(*body);
+                       auto before = app.sources.get(call.team_id, source_id);
+                       auto view = co_await app.sources.update(call.team_id, source_id, *body);
+                       if (view && before) {
+                           entry.details["changed_fields"] = changed_fields(*before, *view, *body);
+                       }
+                       view = audited(app, std::move(entry), std::move(view));
                        if (!view) {
                            co_return std::move(view).error();
                        }
@@ -93,7 +162,12 @@ void add_source_routes(application& app) {
 
     add_team_route(app, verb::delete_, "external_data_sources/{id}", minimum_role::admin,
                    [&app](team_call& call) -> awaitable_result {
-                       if (auto removed = app.sources.remove(call.team_id, call.http.path_param("id")); !removed) {
+                       const std::string source_id(call.http.path_param("id"));
+                       auto entry = audit_event_of(call.team_id, call.who.user_id,
+                                                   services::audit_actions::source_delete, call.http);
+                       entry.source_id = source_id.substr(0, 256);
+                       auto removed = audited(app, std::move(entry), app.sources.remove(call.team_id, source_id));
+                       if (!removed) {
                            co_return std::move(removed).error();
                        }
                        co_return http::empty_response(http::status::no_content);

@@ -118,14 +118,25 @@ private:
 // request's disconnect signal and keeps waiting, so the handler can finish (and cancel its query) itself.
 asio::awaitable<void> watch_for_disconnect(beast::tcp_stream& stream, std::shared_ptr<client_disconnect> signal) {
     boost::system::error_code ec;
-    co_await stream.socket().async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted) {
-        co_return;
-    }
-    char probe = 0;
-    const auto peeked = stream.socket().receive(asio::buffer(&probe, 1), tcp::socket::message_peek, ec);
-    if (ec || peeked == 0) {
-        signal->notify();
+    for (;;) {
+        co_await stream.socket().async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted) {
+            co_return;
+        }
+        // The peek must not block: a readiness report can be stale (the reactor caches readiness), and a
+        // blocking peek on an idle socket would stall this I/O thread until the client sends again.
+        char probe = 0;
+        stream.socket().non_blocking(true, ec);
+        const auto peeked = stream.socket().receive(asio::buffer(&probe, 1), tcp::socket::message_peek, ec);
+        boost::system::error_code ignored;
+        stream.socket().non_blocking(false, ignored);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            continue;
+        }
+        if (ec || peeked == 0) {
+            signal->notify();
+        }
+        break;
     }
     // Either the client is gone or it sent the next request early: wait until the handler is done.
     asio::steady_timer forever(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());

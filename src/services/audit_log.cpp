@@ -156,6 +156,27 @@ std::string_view to_string(audit_break problem) noexcept {
     return "altered_content";
 }
 
+store::audit_outcome audit_outcome_of(error_code code) noexcept {
+    switch (code) {
+        case error_code::query_timeout:
+            return store::audit_outcome::timeout;
+        case error_code::query_cancelled:
+            return store::audit_outcome::cancelled;
+        case error_code::invalid_input:
+        case error_code::statement_refused:
+        case error_code::rate_limited:
+        case error_code::busy:
+        case error_code::not_found:
+        case error_code::forbidden:
+        case error_code::unauthenticated:
+        case error_code::unavailable:
+        case error_code::payload_too_large:
+            return store::audit_outcome::refused;
+        default:
+            return store::audit_outcome::error;
+    }
+}
+
 audit_log::audit_log(store::metadata_store& store) : store_(store) {}
 
 result<store::audit_record> audit_log::record(const audit_entry& entry) {

@@ -22,6 +22,8 @@ namespace metahog::services {
 namespace audit_actions {
 inline constexpr std::string_view query = "query";
 inline constexpr std::string_view export_rows = "export";
+// The end of an export that started (details.phase "finished"): rows sent, duration and outcome.
+inline constexpr std::string_view export_finished = "export.finished";
 inline constexpr std::string_view explain = "explain";
 inline constexpr std::string_view source_create = "source.create";
 inline constexpr std::string_view source_update = "source.update";
@@ -31,6 +33,11 @@ inline constexpr std::string_view login_failed = "login_failed";
 inline constexpr std::string_view api_key_create = "api_key.create";
 inline constexpr std::string_view api_key_revoke = "api_key.revoke";
 }  // namespace audit_actions
+
+// The outcome a failure is recorded with: refused when MetaHog decided before the statement reached the
+// database (policy, limits, busy, bad input, unknown source), timeout, cancelled, else error (the database or
+// the connection failed it).
+store::audit_outcome audit_outcome_of(error_code code) noexcept;
 
 // One event to record, in the caller's types.
 struct audit_entry {

@@ -7,6 +7,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
 
 #include "encoding/csv_encoder.hpp"
 #include "encoding/ndjson_encoder.hpp"
@@ -21,6 +22,10 @@ namespace json = boost::json;
 
 constexpr auto schema_cache_lifetime = std::chrono::minutes(5);
 constexpr std::size_t max_client_query_id_length = 200;
+// Longer texts are cut in audit records: the audit log refuses longer ones, and a refused record would turn
+// a hostile request into a 500 without a trace.
+constexpr std::size_t audit_text_max = 256;
+constexpr std::size_t audit_message_max = 500;
 
 error field_error(std::string field, std::string message) {
     return make_error(error_code::invalid_input, std::move(message), std::move(field));
@@ -115,9 +120,69 @@ private:
     bool registered_ = false;
 };
 
-query_service::query_service(sources_service& sources, rate_limits& limits, query_settings settings,
-                             sql::query_policy policy)
-    : sources_(sources), limits_(limits), settings_(std::move(settings)), policy_(std::move(policy)) {}
+query_service::query_service(sources_service& sources, rate_limits& limits, audit_log& audit,
+                             query_settings settings, sql::query_policy policy)
+    : sources_(sources), limits_(limits), audit_(audit), settings_(std::move(settings)), policy_(std::move(policy)) {}
+
+query_service::audit_draft query_service::audit_begin(const query_request& request, std::string_view action) const {
+    audit_draft draft;
+    draft.started = std::chrono::steady_clock::now();
+    audit_entry& entry = draft.entry;
+    entry.team_id = request.team_id;
+    entry.user_id = request.user_id;
+    if (!request.source_id.empty()) {
+        entry.source_id = request.source_id.substr(0, audit_text_max);
+    }
+    entry.action = std::string(action);
+    entry.sql = request.sql;
+    entry.started_at = store::wall_clock::now();
+    entry.client_address = request.client_address.substr(0, audit_text_max);
+    if (!request.client_query_id.empty()) {
+        entry.details["client_query_id"] = request.client_query_id;
+    }
+    return draft;
+}
+
+result<void> query_service::audit_finish(audit_draft draft, const std::optional<error>& failure,
+                                         std::int64_t rows) {
+    audit_entry& entry = draft.entry;
+    entry.duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - draft.started);
+    entry.rows_returned = rows;
+    // Refused and unparsable SQL never got its fingerprint from prepare; refused statements still have one.
+    if (!entry.fingerprint && entry.sql) {
+        if (auto print = sql::fingerprint(*entry.sql)) {
+            entry.fingerprint = std::move(*print);
+        }
+    }
+    if (failure) {
+        entry.outcome = audit_outcome_of(failure->code);
+        entry.error = failure->code;
+        if (!failure->sqlstate.empty()) {
+            entry.details["sqlstate"] = failure->sqlstate;
+        }
+        entry.details["message"] = failure->message.substr(0, audit_message_max);
+        if (failure->code == error_code::statement_refused && entry.sql) {
+            if (auto info = sql::classify(*entry.sql)) {
+                entry.details["statement"] = info->kind_name;
+            }
+        }
+    }
+    auto recorded = audit_.record(entry);
+    if (!recorded) {
+        spdlog::error("msg=audit_write_failed action={} team_id={} user_id={} error=\"{}\"", entry.action,
+                      entry.team_id, entry.user_id, recorded.error().message);
+        return make_error(error_code::internal, "the audit log could not be written, so the answer is withheld");
+    }
+    return result<void>{};
+}
+
+error query_service::audit_failure(audit_draft draft, error failure) {
+    if (auto recorded = audit_finish(std::move(draft), failure, 0); !recorded) {
+        return std::move(recorded).error();
+    }
+    return failure;
+}
 
 error query_service::map_error_position(error failure, const sql::rewritten_sql& rewrite) {
     if (failure.position) {
@@ -167,6 +232,7 @@ boost::asio::awaitable<result<query_service::prepared>> query_service::prepare(c
     }
 
     prepared ready;
+    ready.fingerprint = std::move(analyzed->fingerprint);
     ready.permit = std::move(*permit);
     ready.sql = rewrite->sql;
     ready.rewrite = std::move(*rewrite);
@@ -183,10 +249,13 @@ boost::asio::awaitable<result<query_service::prepared>> query_service::prepare(c
 }
 
 boost::asio::awaitable<result<std::string>> query_service::execute(const query_request& request) {
+    auto draft = audit_begin(request, audit_actions::query);
     auto ready = co_await prepare(request);
     if (!ready) {
-        co_return std::move(ready).error();
+        co_return audit_failure(std::move(draft), std::move(ready).error());
     }
+    draft.entry.fingerprint = ready->fingerprint;
+    draft.entry.details["max_rows"] = ready->max_rows;
     drivers::driver& engine = *ready->source.engine;
     drivers::execute_options options;
     options.sql = ready->sql;
@@ -203,38 +272,72 @@ boost::asio::awaitable<result<std::string>> query_service::execute(const query_r
     encoding::json_response_encoder encoder(request.format, limits);
     auto summary = co_await engine.execute(ready->source.record.id, ready->source.config, options, encoder);
     if (!summary) {
-        co_return map_error_position(std::move(summary).error(), ready->rewrite);
+        co_return audit_failure(std::move(draft), map_error_position(std::move(summary).error(), ready->rewrite));
     }
     if (encoder.failure()) {
-        co_return map_error_position(*encoder.failure(), ready->rewrite);
+        co_return audit_failure(std::move(draft), map_error_position(*encoder.failure(), ready->rewrite));
+    }
+    draft.entry.details["truncated"] = encoder.truncated();
+    // Committed before the body is handed back: no answer leaves for an unrecorded query.
+    if (auto recorded = audit_finish(std::move(draft), std::nullopt, static_cast<std::int64_t>(encoder.row_count()));
+        !recorded) {
+        co_return std::move(recorded).error();
     }
     co_return encoder.take_output();
 }
 
 class query_service::export_job {
 public:
-    export_job(query_service& service, prepared ready_in, export_format format_in, std::int64_t user_id,
-               std::string client_query_id)
-        : ready(std::move(ready_in)),
+    export_job(query_service& service_in, prepared ready_in, export_format format_in, std::int64_t user_id,
+               std::string client_query_id, audit_draft finish_in)
+        : service(service_in),
+          ready(std::move(ready_in)),
           format(format_in),
           control(ready.source.engine->make_query_control()),
           registered(service, user_id, std::move(client_query_id),
-                     running_query{ready.source.record.id, ready.source.engine, ready.source.config, control}) {}
+                     running_query{ready.source.record.id, ready.source.engine, ready.source.config, control}),
+          finish(std::move(finish_in)) {}
+    ~export_job() {
+        // Dropped before run_export recorded its end: the client left before the stream began (or a bug
+        // threw). The started record must not stay without its end.
+        if (finish) {
+            (void)service.audit_finish(std::move(*finish),
+                                       make_error(error_code::query_cancelled, "the export ended before it streamed"),
+                                       0);
+        }
+    }
+    export_job(const export_job&) = delete;
+    export_job& operator=(const export_job&) = delete;
 
+    query_service& service;
     prepared ready;
     export_format format;
     std::shared_ptr<drivers::query_control> control;
     registration registered;
+    // The "export.finished" record, until it is written.
+    std::optional<audit_draft> finish;
 };
 
 boost::asio::awaitable<result<std::shared_ptr<query_service::export_job>>> query_service::prepare_export(
     const query_request& request, export_format format) {
+    auto draft = audit_begin(request, audit_actions::export_rows);
+    draft.entry.details["format"] = format == export_format::csv ? "csv" : "ndjson";
     auto ready = co_await prepare(request);
     if (!ready) {
-        co_return std::move(ready).error();
+        draft.entry.details["phase"] = "refused";
+        co_return audit_failure(std::move(draft), std::move(ready).error());
     }
+    draft.entry.fingerprint = ready->fingerprint;
+    // The start is committed before the first byte; the same draft, renamed, becomes the finishing record.
+    audit_draft started = draft;
+    started.entry.details["phase"] = "started";
+    if (auto recorded = audit_finish(std::move(started), std::nullopt, 0); !recorded) {
+        co_return std::move(recorded).error();
+    }
+    draft.entry.action = std::string(audit_actions::export_finished);
+    draft.entry.details["phase"] = "finished";
     co_return std::make_shared<export_job>(*this, std::move(*ready), format, request.user_id,
-                                           request.client_query_id);
+                                           request.client_query_id, std::move(draft));
 }
 
 boost::asio::awaitable<result<void>> query_service::run_export(export_job& job, const chunk_writer& write) {
@@ -288,20 +391,34 @@ boost::asio::awaitable<result<void>> query_service::run_export(export_job& job, 
         pending.push_back(json::serialize(frame) + "\n");
     }
     const bool written = co_await drain();
+    // Whatever the driver made of it (a cancel, a failed read), a client that left cancelled the export.
+    if (client_gone || !written) {
+        failure = make_error(error_code::query_cancelled, "the client went away during the export");
+    }
+    // Before the stream's last chunk: a client that sees a complete export sees a recorded one.
+    if (job.finish) {
+        job.finish->entry.details["truncated"] = encoder->truncated();
+        auto finish = std::move(*job.finish);
+        job.finish.reset();
+        if (auto recorded = audit_finish(std::move(finish), failure, static_cast<std::int64_t>(encoder->row_count()));
+            !recorded) {
+            co_return std::move(recorded).error();
+        }
+    }
     if (failure) {
         co_return std::move(*failure);
-    }
-    if (!written) {
-        co_return make_error(error_code::query_cancelled, "the client went away during the export");
     }
     co_return result<void>{};
 }
 
 boost::asio::awaitable<result<std::string>> query_service::explain(const query_request& request, bool analyze) {
+    auto draft = audit_begin(request, audit_actions::explain);
+    draft.entry.details["analyze"] = analyze;
     auto ready = co_await prepare(request);
     if (!ready) {
-        co_return std::move(ready).error();
+        co_return audit_failure(std::move(draft), std::move(ready).error());
     }
+    draft.entry.fingerprint = ready->fingerprint;
     drivers::driver& engine = *ready->source.engine;
     drivers::explain_options options;
     options.sql = ready->sql;
@@ -312,7 +429,11 @@ boost::asio::awaitable<result<std::string>> query_service::explain(const query_r
                             running_query{ready->source.record.id, &engine, ready->source.config, options.control});
     auto plan = co_await engine.explain(ready->source.record.id, ready->source.config, options);
     if (!plan) {
-        co_return map_error_position(std::move(plan).error(), ready->rewrite);
+        co_return audit_failure(std::move(draft), map_error_position(std::move(plan).error(), ready->rewrite));
+    }
+    // A plan is not rows: rows_returned stays 0.
+    if (auto recorded = audit_finish(std::move(draft), std::nullopt, 0); !recorded) {
+        co_return std::move(recorded).error();
     }
     co_return std::move(*plan);
 }

@@ -18,6 +18,7 @@
 #include "core/settings.hpp"
 #include "drivers/driver.hpp"
 #include "encoding/json_response_encoder.hpp"
+#include "services/audit_log.hpp"
 #include "services/rate_limits.hpp"
 #include "services/sources_service.hpp"
 #include "sql/policy.hpp"
@@ -35,15 +36,21 @@ struct query_request {
     encoding::json_row_format format = encoding::json_row_format::objects;
     // Chosen by the client so it can cancel the query from another request.
     std::string client_query_id;
+    // The TCP peer, for the audit record (never a forwarded-for header: nothing vouches for it).
+    std::string client_address;
 };
 
 // Reads the JSON body of execute/explain/export: `source_id`, `sql` (or `query`), `max_rows`, `timeout_ms`,
 // `format`, `client_query_id`. Each bad field is named.
 result<query_request> parse_query_request(const boost::json::object& body);
 
+// Every execute, explain and export is recorded in the audit log here, refusals included, and the record is
+// committed before the answer is returned: when the audit log cannot be written the answer is withheld and
+// the caller gets internal (fail closed).
 class query_service {
 public:
-    query_service(sources_service& sources, rate_limits& limits, query_settings settings, sql::query_policy policy);
+    query_service(sources_service& sources, rate_limits& limits, audit_log& audit, query_settings settings,
+                  sql::query_policy policy);
 
     // The whole `direct_query/execute` response body (JSON), bounded by max_rows and the response byte cap.
     // While it runs, cancel(team, user, request.client_query_id) stops it.
@@ -54,7 +61,9 @@ public:
     using chunk_writer = std::function<boost::asio::awaitable<bool>(std::string_view chunk)>;
     class export_job;
     // Everything that can be refused before the response starts (source, SQL, limits) is checked here, so
-    // those errors keep their status; run_export then streams every row in constant memory.
+    // those errors keep their status; run_export then streams every row in constant memory. A prepared export
+    // is recorded ("export", phase "started") before this returns; its end is recorded ("export.finished")
+    // when run_export ends, or when the job is dropped without having run (the client left first).
     boost::asio::awaitable<result<std::shared_ptr<export_job>>> prepare_export(const query_request& request,
                                                                                export_format format);
     // After a failure mid-stream an NDJSON export ends with one {"error": …} line; either way the caller must
@@ -77,6 +86,7 @@ public:
 private:
     struct prepared {
         opened_source source;
+        std::string fingerprint;
         std::string sql;  // what is sent: the submitted SQL with the prefix removed
         sql::rewritten_sql rewrite;
         drivers::statement_shape shape = drivers::statement_shape::query;
@@ -98,8 +108,21 @@ private:
     // Registers a run under (user, client_query_id) so cancel can find it; the guard removes it.
     class registration;
 
+    // The record of one request, begun when it arrives; written once by audit_finish.
+    struct audit_draft {
+        audit_entry entry;
+        std::chrono::steady_clock::time_point started;
+    };
+    audit_draft audit_begin(const query_request& request, std::string_view action) const;
+    // Completes the draft with the outcome (fingerprint recomputed when the SQL never reached prepare's end)
+    // and commits it; internal when the audit log cannot be written, and then nothing may be answered.
+    result<void> audit_finish(audit_draft draft, const std::optional<error>& failure, std::int64_t rows);
+    // Records a request that failed and answers its error, or internal when it could not be recorded.
+    error audit_failure(audit_draft draft, error failure);
+
     sources_service& sources_;
     rate_limits& limits_;
+    audit_log& audit_;
     query_settings settings_;
     sql::query_policy policy_;
 

@@ -490,4 +490,11 @@ result<statement_info> classify(std::string_view sql_view) {
     return detail::classify_statement(node->type, *node->fields);
 }
 
+result<std::string> fingerprint(std::string_view sql_view) {
+    if (auto checked = detail::check_text(sql_view); !checked) {
+        return std::move(checked).error();
+    }
+    return detail::fingerprint(std::string(sql_view));
+}
+
 }  // namespace metahog::sql

@@ -74,4 +74,8 @@ result<analyzed_statement> analyze(std::string_view sql, const query_policy& pol
 // The kind of the first statement in `sql`, without judging it (for audit records of refused statements).
 result<statement_info> classify(std::string_view sql);
 
+// pg_query_fingerprint in hex of any SQL the parser accepts, refused statements included (for audit records;
+// analyze() gives it for accepted ones). Errors as classify's.
+result<std::string> fingerprint(std::string_view sql);
+
 }  // namespace metahog::sql

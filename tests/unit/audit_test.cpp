@@ -846,5 +846,18 @@ TEST_F(audit_test, only_admins_of_the_team_read_its_log) {
     EXPECT_EQ(other_team.error().code, error_code::not_found);
 }
 
+// What a failed request is recorded as: MetaHog's own decisions are refusals, the database's failures errors.
+TEST(audit_outcome_test, failures_map_to_the_outcome_an_admin_filters_by) {
+    EXPECT_EQ(audit_outcome_of(error_code::query_timeout), audit_outcome::timeout);
+    EXPECT_EQ(audit_outcome_of(error_code::query_cancelled), audit_outcome::cancelled);
+    for (const auto code : {error_code::statement_refused, error_code::invalid_input, error_code::rate_limited,
+                            error_code::busy, error_code::not_found, error_code::forbidden}) {
+        EXPECT_EQ(audit_outcome_of(code), audit_outcome::refused) << to_string(code);
+    }
+    for (const auto code : {error_code::query_failed, error_code::source_connection_failed, error_code::internal}) {
+        EXPECT_EQ(audit_outcome_of(code), audit_outcome::error) << to_string(code);
+    }
+}
+
 }  // namespace
 }  // namespace metahog::services

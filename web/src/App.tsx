@@ -1,6 +1,7 @@
 // The application shell: session gate, top bar, and the page for the current path.
 import { useEffect } from "react";
 import { ToastProvider } from "./components/toast";
+import { AuditPage } from "./features/audit/AuditPage";
 import { LoginPage } from "./features/auth/LoginPage";
 import { SessionProvider, use_session } from "./features/auth/session";
 import { EditorPage } from "./features/editor/EditorPage";
@@ -44,7 +45,13 @@ function Shell() {
                 <div className="shell">
                     <TopBar session={state.session} team={team} pathname={location.pathname} on_switch_team={switch_team} on_sign_out={() => void sign_out()} />
                     <div className="main">
-                        {location.pathname.startsWith("/sources") ? <SourcesPage team_id={team.id} /> : <EditorPage team_id={team.id} />}
+                        {location.pathname.startsWith("/sources") ? (
+                            <SourcesPage team_id={team.id} />
+                        ) : location.pathname.startsWith("/audit") && team.role === "admin" ? (
+                            <AuditPage team_id={team.id} />
+                        ) : (
+                            <EditorPage team_id={team.id} />
+                        )}
                     </div>
                 </div>
             </WorkbenchProvider>
