@@ -9,5 +9,6 @@ void add_operations_routes(application& app);   // /healthz, /metrics
 void add_identity_routes(application& app);     // /api/auth/*, /api/personal_api_keys/*
 void add_source_routes(application& app);       // external_data_sources, direct_query/sources
 void add_query_routes(application& app);        // direct_query: execute, explain, schema, cancel
+void add_team_routes(application& app);         // members (team admins)
 
 }  // namespace metahog::api
