@@ -105,8 +105,11 @@ asio::awaitable<void> watch_for_disconnect(beast::tcp_stream& stream, std::share
         co_return;
     }
     char probe = 0;
+    // Non-blocking: the session may already have read the bytes that woke this wait (the client's next
+    // request, arriving as the handler finished); a blocking peek would then stall this I/O thread for good.
+    stream.socket().non_blocking(true, ec);
     const auto peeked = stream.socket().receive(asio::buffer(&probe, 1), tcp::socket::message_peek, ec);
-    if (ec || peeked == 0) {
+    if ((ec && ec != asio::error::would_block) || (!ec && peeked == 0)) {
         signal->notify();
     }
     // Either the client is gone or it sent the next request early: wait until the handler is done.
