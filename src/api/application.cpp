@@ -26,6 +26,7 @@ application::application(settings config_in, std::unique_ptr<store::metadata_sto
       identity(*store, key, config.server.session_lifetime),
       sources(*store, *keys, registry, config.query.connect_timeout),
       queries(sources, limits, audit, config.query, sql::query_policy::defaults()),
+      teams(*store),
       files(find_web_root(config)) {}
 
 std::filesystem::path find_web_root(const settings& config) {
@@ -102,6 +103,7 @@ result<std::unique_ptr<application>> make_application(settings config) {
     add_source_routes(**app);
     add_query_routes(**app);
     add_audit_routes(**app);
+    add_team_routes(**app);
     return app;
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <type_traits>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -24,9 +25,18 @@
 #include "services/query_service.hpp"
 #include "services/rate_limits.hpp"
 #include "services/sources_service.hpp"
+#include "services/team_service.hpp"
 #include "store/metadata_store.hpp"
 
 namespace metahog::api {
+
+// A team-scoped route as registered by add_team_route, with the least role it admits, so that tests can walk
+// every route there is (tests/integration/api_roles_test.cpp) and a new one cannot go untested.
+struct team_route_info {
+    http::beast_http::verb method;
+    std::string suffix;
+    store::team_role minimum;
+};
 
 struct application {
     application(settings config_in, std::unique_ptr<store::metadata_store> store_in,
@@ -48,8 +58,10 @@ struct application {
     services::identity_service identity;
     services::sources_service sources;
     services::query_service queries;
+    services::team_service teams;
     http::metrics metrics;
     http::router routes;
+    std::vector<team_route_info> team_routes;
     http::static_files files;
     // CPU-heavy or blocking work (argon2id password hashing takes ~0.3 s) runs here, never on an I/O thread.
     boost::asio::thread_pool blocking{2};

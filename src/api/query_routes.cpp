@@ -233,8 +233,8 @@ void add_query_routes(application& app) {
                                             call.http.query_param("refresh") == "true";
                        const bool detailed = call.http.query_param("detail") == "1" ||
                                              call.http.query_param("detail") == "true";
-                       auto schema = co_await app.queries.schema(call.team_id, call.http.path_param("source_id"),
-                                                                 refresh);
+                       auto schema = co_await app.queries.schema({call.team_id, call.who.user_id},
+                                                                 call.http.path_param("source_id"), refresh);
                        if (!schema) {
                            co_return std::move(schema).error();
                        }

@@ -52,6 +52,24 @@ bool role_allows(store::team_role role, minimum_role needed) {
     return false;
 }
 
+std::string needed_roles(minimum_role needed) {
+    switch (needed) {
+        case minimum_role::viewer: return "viewer, member or admin";
+        case minimum_role::member: return "member or admin";
+        case minimum_role::admin: return "admin";
+    }
+    return "admin";
+}
+
+store::team_role least_role(minimum_role needed) {
+    switch (needed) {
+        case minimum_role::viewer: return store::team_role::viewer;
+        case minimum_role::member: return store::team_role::member;
+        case minimum_role::admin: return store::team_role::admin;
+    }
+    return store::team_role::admin;
+}
+
 }  // namespace
 
 std::string session_cookie(const http::request& req) {
@@ -153,12 +171,13 @@ void add_team_route(application& app, beast_http::verb method, std::string_view 
         }
         if (!role_allows(*team_role, role)) {
             co_return http::error_response(make_error(
-                error_code::forbidden, std::string("your role in this team (") +
-                                           std::string(store::to_string(*team_role)) + ") does not allow this"));
+                error_code::forbidden, "your role in this team (" + std::string(store::to_string(*team_role)) +
+                                           ") does not allow this; it needs " + needed_roles(role)));
         }
         team_call call{context, std::move(*who), *team_id, *team_role};
         co_return respond(co_await handler(call));
     };
+    app.team_routes.push_back(team_route_info{method, std::string(suffix), least_role(role)});
     const std::string tail = "/{team_id}/" + std::string(suffix);
     app.routes.add(method, "/api/environments" + tail, wrapped);
     app.routes.add(method, "/api/projects" + tail, std::move(wrapped));

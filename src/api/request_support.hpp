@@ -19,7 +19,8 @@ struct team_call {
     store::team_role role = store::team_role::viewer;
 };
 
-// Who may call a route: admins manage, members query, viewers read.
+// Who may call a route: admins manage sources, members and grants; members query; viewers see the team and
+// its sources' names. The full matrix is in docs/api.md ("Roles").
 enum class minimum_role { viewer, member, admin };
 
 using team_handler = std::function<boost::asio::awaitable<result<http::outgoing>>(team_call&)>;
@@ -31,7 +32,8 @@ result<services::principal> authenticate(application& app, http::request_context
 // Parses a JSON object body with a depth limit; the content type must be JSON.
 result<boost::json::object> json_body(const http::request_context& context);
 
-// Registers `suffix` under both /api/environments/{team_id}/ and /api/projects/{team_id}/.
+// Registers `suffix` under both /api/environments/{team_id}/ and /api/projects/{team_id}/, and records it in
+// app.team_routes. A caller who is not a member gets 404; a member below `role` gets 403 naming their role.
 void add_team_route(application& app, http::beast_http::verb method, std::string_view suffix, minimum_role role,
                     team_handler handler);
 void add_user_route(application& app, http::beast_http::verb method, std::string_view path, user_handler handler);

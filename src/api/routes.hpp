@@ -10,5 +10,6 @@ void add_identity_routes(application& app);     // /api/auth/*, /api/personal_ap
 void add_source_routes(application& app);       // external_data_sources, direct_query/sources
 void add_query_routes(application& app);        // direct_query: execute, explain, schema, cancel
 void add_audit_routes(application& app);        // audit_log (team admins)
+void add_team_routes(application& app);         // members (team admins)
 
 }  // namespace metahog::api

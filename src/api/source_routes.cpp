@@ -1,4 +1,4 @@
-// external_data_sources (create, list, get, patch, delete, check) and direct_query/sources.
+// external_data_sources (create, list, get, patch, delete, check, access) and direct_query/sources.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -14,17 +14,42 @@ namespace json = boost::json;
 using verb = http::beast_http::verb;
 using awaitable_result = boost::asio::awaitable<result<http::outgoing>>;
 
-json::object source_json(const services::source_view& view) {
+services::source_caller caller_of(const team_call& call) {
+    return services::source_caller{call.team_id, call.who.user_id};
+}
+
+// Viewers see what a source is called and whether it works, not where it is or as whom MetaHog connects;
+// admins also see whether it is restricted to some members.
+json::object source_json(const services::source_view& view, store::team_role role) {
     const auto& record = view.record;
-    return json::object{{"id", record.id},
-                        {"source_type", record.source_type},
-                        {"prefix", record.prefix},
-                        {"query_only", record.query_only},
-                        {"status", record.status},
-                        {"created_at", record.created_at},
-                        {"updated_at", record.updated_at},
-                        {"job_inputs", view.public_settings},
-                        {"has_password", view.has_password}};
+    if (role == store::team_role::viewer) {
+        return json::object{{"id", record.id},
+                            {"source_type", record.source_type},
+                            {"prefix", record.prefix},
+                            {"status", record.status},
+                            {"created_at", record.created_at}};
+    }
+    json::object body{{"id", record.id},
+                      {"source_type", record.source_type},
+                      {"prefix", record.prefix},
+                      {"query_only", record.query_only},
+                      {"status", record.status},
+                      {"created_at", record.created_at},
+                      {"updated_at", record.updated_at},
+                      {"job_inputs", view.public_settings},
+                      {"has_password", view.has_password}};
+    if (role == store::team_role::admin) {
+        body["restricted"] = record.restricted;
+    }
+    return body;
+}
+
+json::object access_json(const store::source_access& access) {
+    json::array user_ids;
+    for (const std::int64_t user_id : access.user_ids) {
+        user_ids.emplace_back(user_id);
+    }
+    return json::object{{"restricted", access.restricted}, {"user_ids", std::move(user_ids)}};
 }
 
 // What an audit record of a source change may say: the type, the prefix and the names of the connection
@@ -115,13 +140,13 @@ void add_source_routes(application& app) {
 
     add_team_route(app, verb::get, "external_data_sources", minimum_role::viewer,
                    [&app](team_call& call) -> awaitable_result {
-                       auto sources = app.sources.list(call.team_id);
+                       auto sources = app.sources.list(caller_of(call));
                        if (!sources) {
                            co_return std::move(sources).error();
                        }
                        json::array results;
                        for (const auto& view : *sources) {
-                           results.push_back(source_json(view));
+                           results.push_back(source_json(view, call.role));
                        }
                        const auto count = results.size();
                        co_return http::json_response(http::status::ok,
@@ -130,11 +155,11 @@ void add_source_routes(application& app) {
 
     add_team_route(app, verb::get, "external_data_sources/{id}", minimum_role::viewer,
                    [&app](team_call& call) -> awaitable_result {
-                       auto view = app.sources.get(call.team_id, call.http.path_param("id"));
+                       auto view = app.sources.get(caller_of(call), call.http.path_param("id"));
                        if (!view) {
                            co_return std::move(view).error();
                        }
-                       co_return http::json_response(http::status::ok, source_json(*view));
+                       co_return http::json_response(http::status::ok, source_json(*view, call.role));
                    });
 
     add_team_route(app, verb::patch, "external_data_sources/{id}", minimum_role::admin,
@@ -148,8 +173,8 @@ void add_source_routes(application& app) {
                                                    services::audit_actions::source_update, call.http);
                        entry.source_id = source_id.substr(0, 256);
                        entry.details = source_change_details(*body);
-                       auto before = app.sources.get(call.team_id, source_id);
-                       auto view = co_await app.sources.update(call.team_id, source_id, *body);
+                       auto before = app.sources.get(caller_of(call), source_id);
+                       auto view = co_await app.sources.update(caller_of(call), source_id, *body);
                        if (view && before) {
                            entry.details["changed_fields"] = changed_fields(*before, *view, *body);
                        }
@@ -157,7 +182,7 @@ void add_source_routes(application& app) {
                        if (!view) {
                            co_return std::move(view).error();
                        }
-                       co_return http::json_response(http::status::ok, source_json(*view));
+                       co_return http::json_response(http::status::ok, source_json(*view, call.role));
                    });
 
     add_team_route(app, verb::delete_, "external_data_sources/{id}", minimum_role::admin,
@@ -166,7 +191,7 @@ void add_source_routes(application& app) {
                        auto entry = audit_event_of(call.team_id, call.who.user_id,
                                                    services::audit_actions::source_delete, call.http);
                        entry.source_id = source_id.substr(0, 256);
-                       auto removed = audited(app, std::move(entry), app.sources.remove(call.team_id, source_id));
+                       auto removed = audited(app, std::move(entry), app.sources.remove(caller_of(call), source_id));
                        if (!removed) {
                            co_return std::move(removed).error();
                        }
@@ -175,7 +200,7 @@ void add_source_routes(application& app) {
 
     add_team_route(app, verb::get, "direct_query/sources", minimum_role::viewer,
                    [&app](team_call& call) -> awaitable_result {
-                       auto sources = app.sources.list(call.team_id);
+                       auto sources = app.sources.list(caller_of(call));
                        if (!sources) {
                            co_return std::move(sources).error();
                        }
@@ -189,6 +214,29 @@ void add_source_routes(application& app) {
                                                          {"status", record.status}});
                        }
                        co_return http::json_response(http::status::ok, json::object{{"sources", std::move(listed)}});
+                   });
+
+    add_team_route(app, verb::get, "external_data_sources/{id}/access", minimum_role::admin,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto access = app.sources.access(caller_of(call), call.http.path_param("id"));
+                       if (!access) {
+                           co_return std::move(access).error();
+                       }
+                       co_return http::json_response(http::status::ok, access_json(*access));
+                   });
+
+    add_team_route(app, verb::put, "external_data_sources/{id}/access", minimum_role::admin,
+                   [&app](team_call& call) -> awaitable_result {
+                       auto body = json_body(call.http);
+                       if (!body) {
+                           co_return std::move(body).error();
+                       }
+                       auto access =
+                           app.sources.set_access(caller_of(call), call.http.path_param("id"), *body);
+                       if (!access) {
+                           co_return std::move(access).error();
+                       }
+                       co_return http::json_response(http::status::ok, access_json(*access));
                    });
 }
 

@@ -192,7 +192,7 @@ error query_service::map_error_position(error failure, const sql::rewritten_sql&
 }
 
 boost::asio::awaitable<result<query_service::prepared>> query_service::prepare(const query_request& request) {
-    auto source = sources_.open(request.team_id, request.source_id);
+    auto source = sources_.open({request.team_id, request.user_id}, request.source_id);
     if (!source) {
         co_return std::move(source).error();
     }
@@ -207,7 +207,7 @@ boost::asio::awaitable<result<query_service::prepared>> query_service::prepare(c
     }
     // A prefix that is also a real schema of the database means that schema: only then is the catalog needed.
     if (!rewrite->cuts.empty()) {
-        auto described = co_await schema(request.team_id, request.source_id, false);
+        auto described = co_await schema({request.team_id, request.user_id}, request.source_id, false);
         if (!described) {
             co_return std::move(described).error();
         }
@@ -439,8 +439,9 @@ boost::asio::awaitable<result<std::string>> query_service::explain(const query_r
 }
 
 boost::asio::awaitable<result<std::shared_ptr<const drivers::schema_description>>> query_service::schema(
-    std::int64_t team_id, std::string_view source_id, bool refresh) {
-    auto source = sources_.open(team_id, source_id);
+    const source_caller& caller, std::string_view source_id, bool refresh) {
+    // Access first, cache second: a cached schema is never shown to a caller who may not see the source.
+    auto source = sources_.open(caller, source_id);
     if (!source) {
         co_return std::move(source).error();
     }
@@ -480,7 +481,7 @@ boost::asio::awaitable<result<drivers::cancel_outcome>> query_service::cancel(st
         run = found->second;
     }
     // The source must still be one of this team's: a user in two teams cancels within the team they name.
-    if (auto source = sources_.open(team_id, run.source_id); !source) {
+    if (auto source = sources_.open({team_id, user_id}, run.source_id); !source) {
         co_return make_error(error_code::not_found, "no running query with that client_query_id");
     }
     co_return co_await run.engine->cancel(run.source_id, run.config, run.control);

@@ -75,7 +75,7 @@ public:
 
     // `refresh` bypasses the cache.
     boost::asio::awaitable<result<std::shared_ptr<const drivers::schema_description>>> schema(
-        std::int64_t team_id, std::string_view source_id, bool refresh);
+        const source_caller& caller, std::string_view source_id, bool refresh);
 
     // Cancels the caller's running query with that client_query_id; not_found when there is none.
     boost::asio::awaitable<result<drivers::cancel_outcome>> cancel(std::int64_t team_id, std::int64_t user_id,

@@ -2,6 +2,7 @@
 // another row does not open.
 #include "services/sources_service.hpp"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -15,6 +16,8 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view checked_status = "Completed";
+// A grant list longer than any team: refused before it reaches the store.
+constexpr std::size_t max_grants = 10000;
 
 error source_not_found() {
     return make_error(error_code::not_found, "source not found");
@@ -165,14 +168,66 @@ result<std::pair<drivers::driver*, drivers::source_config>> sources_service::con
     return std::make_pair(*engine, std::move(*config));
 }
 
-result<std::vector<source_view>> sources_service::list(std::int64_t team_id) {
-    auto records = store_.list_sources(team_id);
+bool sources_service::access_rule::allows(const store::source_record& record) const {
+    return role == store::team_role::admin || !record.restricted ||
+           std::binary_search(granted.begin(), granted.end(), record.id);
+}
+
+result<sources_service::access_rule> sources_service::access_rule_of(const source_caller& caller) {
+    // Read on every call, never cached: a removed member or a revoked grant takes effect on the next request.
+    auto role = store_.membership_role(caller.team_id, caller.user_id);
+    if (!role) {
+        return std::move(role).error();
+    }
+    if (!role->has_value()) {
+        return make_error(error_code::not_found, "team not found");
+    }
+    access_rule rule;
+    rule.role = **role;
+    if (rule.role != store::team_role::admin) {
+        auto granted = store_.granted_source_ids(caller.team_id, caller.user_id);
+        if (!granted) {
+            return std::move(granted).error();
+        }
+        rule.granted = std::move(*granted);  // ordered by the store, for binary_search
+    }
+    return rule;
+}
+
+result<store::source_record> sources_service::visible_source(const source_caller& caller,
+                                                             std::string_view id) {
+    if (!security::is_uuid(id)) {
+        return source_not_found();
+    }
+    auto rule = access_rule_of(caller);
+    if (!rule) {
+        return std::move(rule).error();
+    }
+    auto found = store_.find_source(caller.team_id, id);
+    if (!found) {
+        return std::move(found).error();
+    }
+    if (!found->has_value() || !rule->allows(**found)) {
+        return source_not_found();
+    }
+    return std::move(**found);
+}
+
+result<std::vector<source_view>> sources_service::list(const source_caller& caller) {
+    auto rule = access_rule_of(caller);
+    if (!rule) {
+        return std::move(rule).error();
+    }
+    auto records = store_.list_sources(caller.team_id);
     if (!records) {
         return std::move(records).error();
     }
     std::vector<source_view> views;
     views.reserve(records->size());
     for (auto& record : *records) {
+        if (!rule->allows(record)) {
+            continue;
+        }
         auto view = view_of(std::move(record));
         if (!view) {
             return std::move(view).error();
@@ -182,33 +237,22 @@ result<std::vector<source_view>> sources_service::list(std::int64_t team_id) {
     return views;
 }
 
-result<source_view> sources_service::get(std::int64_t team_id, std::string_view id) {
-    if (!security::is_uuid(id)) {
-        return source_not_found();
-    }
-    auto record = store_.find_source(team_id, id);
+result<source_view> sources_service::get(const source_caller& caller, std::string_view id) {
+    auto record = visible_source(caller, id);
     if (!record) {
         return std::move(record).error();
     }
-    if (!record->has_value()) {
-        return source_not_found();
-    }
-    return view_of(std::move(**record));
+    return view_of(std::move(*record));
 }
 
-boost::asio::awaitable<result<source_view>> sources_service::update(std::int64_t team_id, std::string_view id,
+boost::asio::awaitable<result<source_view>> sources_service::update(const source_caller& caller,
+                                                                    std::string_view id,
                                                                     const json::object& body) {
-    if (!security::is_uuid(id)) {
-        co_return source_not_found();
-    }
-    auto found = store_.find_source(team_id, id);
+    auto found = visible_source(caller, id);
     if (!found) {
         co_return std::move(found).error();
     }
-    if (!found->has_value()) {
-        co_return source_not_found();
-    }
-    store::source_record record = std::move(**found);
+    store::source_record record = std::move(*found);
     if (const json::value* type = body.if_contains("source_type");
         type != nullptr && !(type->is_string() && type->as_string() == record.source_type)) {
         co_return make_error(error_code::invalid_input, "source_type cannot be changed", "source_type");
@@ -262,14 +306,14 @@ boost::asio::awaitable<result<source_view>> sources_service::update(std::int64_t
     if (auto kept = reseal_if_key_retired(record.sealed_secrets); !kept) {
         co_return std::move(kept).error();
     }
-    co_return get(team_id, id);
+    co_return get(caller, id);
 }
 
-result<void> sources_service::remove(std::int64_t team_id, std::string_view id) {
-    if (!security::is_uuid(id)) {
-        return source_not_found();
+result<void> sources_service::remove(const source_caller& caller, std::string_view id) {
+    if (auto found = visible_source(caller, id); !found) {
+        return std::move(found).error();
     }
-    auto deleted = store_.soft_delete_source(team_id, id);
+    auto deleted = store_.soft_delete_source(caller.team_id, id);
     if (!deleted) {
         return std::move(deleted).error();
     }
@@ -279,30 +323,105 @@ result<void> sources_service::remove(std::int64_t team_id, std::string_view id) 
     return {};
 }
 
-result<opened_source> sources_service::open(std::int64_t team_id, std::string_view id) {
+result<opened_source> sources_service::open(const source_caller& caller, std::string_view id) {
+    auto found = visible_source(caller, id);
+    if (!found) {
+        return std::move(found).error();
+    }
+    opened_source source;
+    source.engine = registry_.find(found->source_type);
+    if (source.engine == nullptr) {
+        return make_error(error_code::invalid_input,
+                          "source type " + found->source_type + " is not supported by this server");
+    }
+    auto config = config_of(*found);
+    if (!config) {
+        return std::move(config).error();
+    }
+    source.config = std::move(*config);
+    source.record = std::move(*found);
+    return source;
+}
+
+result<store::source_access> sources_service::access(const source_caller& caller, std::string_view id) {
+    auto rule = access_rule_of(caller);
+    if (!rule) {
+        return std::move(rule).error();
+    }
+    // The route admits admins only; checked here too because the grant list names members.
+    if (rule->role != store::team_role::admin) {
+        return make_error(error_code::forbidden, "only team admins manage access to sources");
+    }
     if (!security::is_uuid(id)) {
         return source_not_found();
     }
-    auto found = store_.find_source(team_id, id);
+    auto found = store_.find_source_access(caller.team_id, id);
     if (!found) {
         return std::move(found).error();
     }
     if (!found->has_value()) {
         return source_not_found();
     }
-    opened_source source;
-    source.engine = registry_.find((*found)->source_type);
-    if (source.engine == nullptr) {
-        return make_error(error_code::invalid_input,
-                          "source type " + (*found)->source_type + " is not supported by this server");
+    return std::move(**found);
+}
+
+result<store::source_access> sources_service::set_access(const source_caller& caller, std::string_view id,
+                                                         const json::object& body) {
+    auto current = access(caller, id);
+    if (!current) {
+        return current;
     }
-    auto config = config_of(**found);
-    if (!config) {
-        return std::move(config).error();
+    store::source_access wanted;
+    const json::value* restricted = body.if_contains("restricted");
+    if (restricted == nullptr || !restricted->is_bool()) {
+        return make_error(error_code::invalid_input, "restricted is required and must be true or false",
+                          "restricted");
     }
-    source.config = std::move(*config);
-    source.record = std::move(**found);
-    return source;
+    wanted.restricted = restricted->as_bool();
+    if (const json::value* user_ids = body.if_contains("user_ids");
+        user_ids != nullptr && !user_ids->is_null()) {
+        const error bad_ids = make_error(error_code::invalid_input,
+                                         "user_ids must be a list of user ids of team members", "user_ids");
+        if (!user_ids->is_array() || user_ids->as_array().size() > max_grants) {
+            return bad_ids;
+        }
+        for (const json::value& user_id : user_ids->as_array()) {
+            if (!user_id.is_int64() || user_id.as_int64() <= 0) {
+                return bad_ids;
+            }
+            wanted.user_ids.push_back(user_id.as_int64());
+        }
+    }
+    std::sort(wanted.user_ids.begin(), wanted.user_ids.end());
+    wanted.user_ids.erase(std::unique(wanted.user_ids.begin(), wanted.user_ids.end()), wanted.user_ids.end());
+
+    auto members = store_.members_of_team(caller.team_id);
+    if (!members) {
+        return std::move(members).error();
+    }
+    for (const std::int64_t user_id : wanted.user_ids) {
+        const bool is_member =
+            std::any_of(members->begin(), members->end(),
+                        [user_id](const store::team_member& m) { return m.user_id == user_id; });
+        if (!is_member) {
+            return make_error(error_code::invalid_input,
+                              "user_ids: user " + std::to_string(user_id) + " is not a member of this team",
+                              "user_ids");
+        }
+    }
+    auto stored = store_.set_source_access(caller.team_id, id, wanted);
+    if (!stored) {
+        // A member removed between the check above and the write: the store's foreign key refuses the grant.
+        error failure = std::move(stored).error();
+        if (failure.code == error_code::not_found) {
+            failure.code = error_code::invalid_input;
+        }
+        return failure;
+    }
+    if (!*stored) {
+        return source_not_found();
+    }
+    return wanted;
 }
 
 result<drivers::source_config> sources_service::config_of(const store::source_record& record) const {

@@ -23,6 +23,14 @@ struct source_view {
     bool has_password = false;
 };
 
+// Who asks for a source. Every lookup of an existing source goes through the caller's access (see
+// sources_service::visible_source): a restricted source the caller was not granted is absent, exactly like
+// another team's, so no route can show it by forgetting a check.
+struct source_caller {
+    std::int64_t team_id = 0;
+    std::int64_t user_id = 0;
+};
+
 // A source ready to query: its driver and its full config, secrets opened. Never leaves the process.
 struct opened_source {
     store::source_record record;
@@ -40,16 +48,35 @@ public:
                                                        const boost::json::object& body);
     // Validates and checks a config without storing anything ("Test connection").
     boost::asio::awaitable<result<void>> check(const boost::json::object& body);
-    result<std::vector<source_view>> list(std::int64_t team_id);
-    result<source_view> get(std::int64_t team_id, std::string_view id);
+    // The sources the caller may see, oldest first.
+    result<std::vector<source_view>> list(const source_caller& caller);
+    result<source_view> get(const source_caller& caller, std::string_view id);
     // Changed connection settings are checked against the database before they are saved.
-    boost::asio::awaitable<result<source_view>> update(std::int64_t team_id, std::string_view id,
+    boost::asio::awaitable<result<source_view>> update(const source_caller& caller, std::string_view id,
                                                        const boost::json::object& body);
-    result<void> remove(std::int64_t team_id, std::string_view id);
+    result<void> remove(const source_caller& caller, std::string_view id);
 
-    result<opened_source> open(std::int64_t team_id, std::string_view id);
+    result<opened_source> open(const source_caller& caller, std::string_view id);
+
+    // Who besides the admins may use the source. Admins only (forbidden otherwise).
+    result<store::source_access> access(const source_caller& caller, std::string_view id);
+    // Replaces it from {"restricted": bool, "user_ids": [member ids]}; answers the stored access.
+    result<store::source_access> set_access(const source_caller& caller, std::string_view id,
+                                            const boost::json::object& body);
 
 private:
+    // What the caller may see: admins every source of the team, others the open ones and those granted to
+    // them. not_found when the caller is not (or no longer) a member of the team.
+    struct access_rule {
+        store::team_role role = store::team_role::viewer;
+        std::vector<std::string> granted;
+        bool allows(const store::source_record& record) const;
+    };
+    result<access_rule> access_rule_of(const source_caller& caller);
+    // The one lookup of an existing source: absent, another team's, deleted and not visible to the caller
+    // are the same not_found.
+    result<store::source_record> visible_source(const source_caller& caller, std::string_view id);
+
     result<drivers::driver*> driver_for(const boost::json::object& body) const;
     // The engine named by source_type and its validated job_inputs.
     result<std::pair<drivers::driver*, drivers::source_config>> config_from_body(const boost::json::object& body) const;

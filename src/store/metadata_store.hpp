@@ -52,6 +52,16 @@ public:
     virtual result<std::vector<team_membership>> teams_of_user(std::int64_t user_id) = 0;
     // Ordered by user id.
     virtual result<std::vector<team_member>> members_of_team(std::int64_t team_id) = 0;
+    // Adds a member; conflict when the user already is one (their role changes only through
+    // change_membership_role, which guards the last admin), not_found when the team or user is absent.
+    virtual result<void> add_membership(std::int64_t team_id, std::int64_t user_id, team_role role) = 0;
+    // false when the user is not a member. conflict when it would leave the team without an admin: the check
+    // and the write are one transaction, so two admins demoting each other at once cannot both succeed.
+    virtual result<bool> change_membership_role(std::int64_t team_id, std::int64_t user_id,
+                                                team_role role) = 0;
+    // Ends a membership and with it the member's source grants in the team; false when the user is not a
+    // member, conflict when they are the team's last admin.
+    virtual result<bool> remove_membership(std::int64_t team_id, std::int64_t user_id) = 0;
 
     // API keys. token_hash is a printable digest of the token (the token is never stored); it is unique.
     virtual result<api_key> create_api_key(std::int64_t user_id, std::string_view label,
@@ -88,6 +98,18 @@ public:
     virtual result<bool> update_source(const source_record& record) = 0;
     // false when absent, already deleted or another team's.
     virtual result<bool> soft_delete_source(std::int64_t team_id, std::string_view id) = 0;
+    // Per-source access (records.hpp source_access), team-scoped like the sources themselves: absent when
+    // the source is absent, deleted or another team's.
+    virtual result<std::optional<source_access>> find_source_access(std::int64_t team_id,
+                                                                    std::string_view source_id) = 0;
+    // Replaces the restricted flag and the whole grant list in one transaction (updated_at stays: access is
+    // not a change to the source). false when the source is absent, deleted or another team's; not_found
+    // (field user_ids) when a listed user is not a member of the team.
+    virtual result<bool> set_source_access(std::int64_t team_id, std::string_view source_id,
+                                           const source_access& access) = 0;
+    // The ids of the team's sources granted to the user, ordered.
+    virtual result<std::vector<std::string>> granted_source_ids(std::int64_t team_id,
+                                                                std::int64_t user_id) = 0;
     // Every source row, deleted or not, for re-sealing secrets under a new master key. Ordered by id.
     virtual result<std::vector<sealed_source>> list_all_sources() = 0;
     // Replaces the sealed secrets of any row, deleted or not, leaving updated_at alone (re-sealing is not an

@@ -138,9 +138,28 @@ BEGIN
 END;
 )sql";
 
+// Per-source grants. A restricted source is visible only to the team's admins and the members listed here.
+// A grant references the membership, not just the user, so ending a membership (or deleting the team or
+// user) removes the member's grants with it: being added again later does not bring old access back. The
+// store writes the source's own team_id, so a grant can never name a member of another team.
+constexpr std::string_view source_grants = R"sql(
+ALTER TABLE sources ADD COLUMN restricted INTEGER NOT NULL DEFAULT 0 CHECK (restricted IN (0, 1));
+
+CREATE TABLE source_grants (
+    source_id TEXT NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+    team_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (source_id, user_id),
+    FOREIGN KEY (team_id, user_id) REFERENCES team_memberships (team_id, user_id) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX source_grants_by_member ON source_grants (team_id, user_id);
+)sql";
+
 constexpr std::array all_migrations{
     migration{1, "initial_schema", initial_schema},
     migration{2, "audit_log", audit_log},
+    migration{3, "source_grants", source_grants},
 };
 
 constexpr bool versions_are_sequential() {

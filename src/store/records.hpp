@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace metahog::store {
 
@@ -56,6 +57,8 @@ struct team_member {
     std::int64_t user_id = 0;
     std::string email;
     team_role role = team_role::viewer;
+    // When the membership was created (a later role change keeps it).
+    std::string joined_at;
 };
 
 // A personal API key. The token itself is never stored, only its hash (a lookup column), so it is not here.
@@ -100,6 +103,16 @@ struct source_record {
     std::optional<std::int64_t> created_by;
     std::string created_at;
     std::string updated_at;
+    // Open to the whole team (false), or only to its admins and the members granted it (source_access).
+    bool restricted = false;
+};
+
+// Who may use a source besides the team's admins: everyone in the team unless restricted, else the members
+// listed. The list is kept while the source is open, so restricting it again restores the same members.
+struct source_access {
+    bool restricted = false;
+    // Ordered by user id.
+    std::vector<std::int64_t> user_ids;
 };
 
 // One row for re-sealing every source's secrets under a new master key, deleted sources included.

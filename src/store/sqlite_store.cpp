@@ -102,6 +102,7 @@ source_record read_source(const sqlite::statement& row) {
     source.created_by = row.column_optional_int64(8);
     source.created_at = row.column_text(9);
     source.updated_at = row.column_text(10);
+    source.restricted = row.column_bool(11);
     return source;
 }
 
@@ -261,13 +262,86 @@ public:
     result<std::vector<team_member>> members_of_team(std::int64_t team_id) override {
         const std::lock_guard lock(mutex_);
         return query_list(
-            "SELECT u.id, u.email, m.role FROM team_memberships AS m JOIN users AS u ON u.id = m.user_id "
-            "WHERE m.team_id = ? ORDER BY u.id",
+            "SELECT u.id, u.email, m.role, m.created_at FROM team_memberships AS m "
+            "JOIN users AS u ON u.id = m.user_id WHERE m.team_id = ? ORDER BY u.id",
             "list members of team",
             [](const sqlite::statement& row) {
-                return team_member{row.column_int64(0), row.column_text(1), read_role(row, 2)};
+                return team_member{row.column_int64(0), row.column_text(1), read_role(row, 2),
+                                   row.column_text(3)};
             },
             team_id);
+    }
+
+    result<void> add_membership(std::int64_t team_id, std::int64_t user_id, team_role role) override {
+        const std::lock_guard lock(mutex_);
+        auto inserted =
+            db_.run("INSERT INTO team_memberships (team_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
+                    "add membership", team_id, user_id, to_string(role), now_text());
+        if (!inserted) {
+            auto failure = explain(std::move(inserted).error(), error_code::conflict,
+                                   "this user is already a member of the team", "email");
+            return explain(std::move(failure), error_code::not_found, "no such team or user");
+        }
+        return {};
+    }
+
+    result<bool> change_membership_role(std::int64_t team_id, std::int64_t user_id, team_role role) override {
+        const std::lock_guard lock(mutex_);
+        auto transaction = sqlite::transaction::begin_immediate(db_);
+        if (!transaction) {
+            return std::move(transaction).error();
+        }
+        auto current = current_role(team_id, user_id);
+        if (!current) {
+            return std::move(current).error();
+        }
+        if (!current->has_value()) {
+            return false;
+        }
+        if (**current == team_role::admin && role != team_role::admin) {
+            if (auto kept = keeps_an_admin(team_id, "demoted"); !kept) {
+                return std::move(kept).error();
+            }
+        }
+        auto updated =
+            changed_one(db_.run("UPDATE team_memberships SET role = ? WHERE team_id = ? AND user_id = ?",
+                                "change membership role", to_string(role), team_id, user_id));
+        if (!updated) {
+            return updated;
+        }
+        if (auto committed = transaction->commit(); !committed) {
+            return std::move(committed).error();
+        }
+        return *updated;
+    }
+
+    result<bool> remove_membership(std::int64_t team_id, std::int64_t user_id) override {
+        const std::lock_guard lock(mutex_);
+        auto transaction = sqlite::transaction::begin_immediate(db_);
+        if (!transaction) {
+            return std::move(transaction).error();
+        }
+        auto current = current_role(team_id, user_id);
+        if (!current) {
+            return std::move(current).error();
+        }
+        if (!current->has_value()) {
+            return false;
+        }
+        if (**current == team_role::admin) {
+            if (auto kept = keeps_an_admin(team_id, "removed"); !kept) {
+                return std::move(kept).error();
+            }
+        }
+        auto removed = changed_one(db_.run("DELETE FROM team_memberships WHERE team_id = ? AND user_id = ?",
+                                           "remove membership", team_id, user_id));
+        if (!removed) {
+            return removed;
+        }
+        if (auto committed = transaction->commit(); !committed) {
+            return std::move(committed).error();
+        }
+        return *removed;
     }
 
     result<api_key> create_api_key(std::int64_t user_id, std::string_view label, std::string_view token_hash,
@@ -371,10 +445,11 @@ public:
         stored.updated_at = stored.created_at;
         auto inserted = db_.run(
             "INSERT INTO sources (id, team_id, source_type, prefix, query_only, status, settings_json, "
-            "sealed_secrets, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "sealed_secrets, created_by, created_at, updated_at, restricted) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             "insert source", stored.id, stored.team_id, stored.source_type, stored.prefix, stored.query_only,
             stored.status, stored.settings_json, stored.sealed_secrets, stored.created_by, stored.created_at,
-            stored.updated_at);
+            stored.updated_at, stored.restricted);
         if (!inserted) {
             auto failure = explain(std::move(inserted).error(), error_code::conflict,
                                    "a source with this id already exists", "id");
@@ -388,8 +463,8 @@ public:
         // rowid breaks ties between sources created in the same millisecond, in insertion order.
         return query_list(
             "SELECT id, team_id, source_type, prefix, query_only, status, settings_json, sealed_secrets, "
-            "created_by, created_at, updated_at FROM sources WHERE team_id = ? AND deleted_at IS NULL "
-            "ORDER BY created_at, rowid",
+            "created_by, created_at, updated_at, restricted FROM sources "
+            "WHERE team_id = ? AND deleted_at IS NULL ORDER BY created_at, rowid",
             "list sources", read_source, team_id);
     }
 
@@ -397,8 +472,8 @@ public:
         const std::lock_guard lock(mutex_);
         return query_optional(
             "SELECT id, team_id, source_type, prefix, query_only, status, settings_json, sealed_secrets, "
-            "created_by, created_at, updated_at FROM sources WHERE id = ? AND team_id = ? AND deleted_at IS "
-            "NULL",
+            "created_by, created_at, updated_at, restricted FROM sources "
+            "WHERE id = ? AND team_id = ? AND deleted_at IS NULL",
             "find source", read_source, id, team_id);
     }
 
@@ -418,6 +493,73 @@ public:
             db_.run("UPDATE sources SET deleted_at = ?, updated_at = ? WHERE id = ? AND team_id = ? AND "
                     "deleted_at IS NULL",
                     "delete source", now, now, id, team_id));
+    }
+
+    result<std::optional<source_access>> find_source_access(std::int64_t team_id,
+                                                            std::string_view source_id) override {
+        const std::lock_guard lock(mutex_);
+        auto restricted = query_optional(
+            "SELECT restricted FROM sources WHERE id = ? AND team_id = ? AND deleted_at IS NULL",
+            "read source access", [](const sqlite::statement& row) { return row.column_bool(0); }, source_id,
+            team_id);
+        if (!restricted) {
+            return std::move(restricted).error();
+        }
+        if (!restricted->has_value()) {
+            return std::optional<source_access>();
+        }
+        auto user_ids = query_list(
+            "SELECT user_id FROM source_grants WHERE source_id = ? ORDER BY user_id", "list source grants",
+            [](const sqlite::statement& row) { return row.column_int64(0); }, source_id);
+        if (!user_ids) {
+            return std::move(user_ids).error();
+        }
+        return std::optional<source_access>(source_access{**restricted, std::move(*user_ids)});
+    }
+
+    result<bool> set_source_access(std::int64_t team_id, std::string_view source_id,
+                                   const source_access& access) override {
+        const std::lock_guard lock(mutex_);
+        auto transaction = sqlite::transaction::begin_immediate(db_);
+        if (!transaction) {
+            return std::move(transaction).error();
+        }
+        auto flagged = changed_one(
+            db_.run("UPDATE sources SET restricted = ? WHERE id = ? AND team_id = ? AND deleted_at IS NULL",
+                    "set source access", access.restricted, source_id, team_id));
+        if (!flagged || !*flagged) {
+            return flagged;  // the transaction rolls back as it goes out of scope
+        }
+        if (auto cleared =
+                db_.run("DELETE FROM source_grants WHERE source_id = ?", "set source access", source_id);
+            !cleared) {
+            return std::move(cleared).error();
+        }
+        const auto now = now_text();
+        for (const std::int64_t user_id : access.user_ids) {
+            // INSERT OR IGNORE: a user listed twice is granted once. A non-member fails the foreign key.
+            auto granted = db_.run(
+                "INSERT OR IGNORE INTO source_grants (source_id, team_id, user_id, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                "grant source", source_id, team_id, user_id, now);
+            if (!granted) {
+                return explain(std::move(granted).error(), error_code::not_found,
+                               "user " + std::to_string(user_id) + " is not a member of this team",
+                               "user_ids");
+            }
+        }
+        if (auto committed = transaction->commit(); !committed) {
+            return std::move(committed).error();
+        }
+        return true;
+    }
+
+    result<std::vector<std::string>> granted_source_ids(std::int64_t team_id, std::int64_t user_id) override {
+        const std::lock_guard lock(mutex_);
+        return query_list(
+            "SELECT source_id FROM source_grants WHERE team_id = ? AND user_id = ? ORDER BY source_id",
+            "list granted sources", [](const sqlite::statement& row) { return row.column_text(0); }, team_id,
+            user_id);
     }
 
     result<std::vector<sealed_source>> list_all_sources() override {
@@ -612,6 +754,29 @@ private:
     }
 
     static user read_first_user(const sqlite::statement& row) { return read_user(row, 0); }
+
+    // Inside a transaction: the member's role, absent when not a member.
+    result<std::optional<team_role>> current_role(std::int64_t team_id, std::int64_t user_id) {
+        return query_optional(
+            "SELECT role FROM team_memberships WHERE team_id = ? AND user_id = ?", "read membership role",
+            [](const sqlite::statement& row) { return read_role(row, 0); }, team_id, user_id);
+    }
+
+    // Inside a transaction, before an admin is demoted or removed: conflict when they are the last one, since
+    // a team without an admin could never manage its sources or members again.
+    result<void> keeps_an_admin(std::int64_t team_id, std::string_view change) {
+        auto admins = query_optional(
+            "SELECT count(*) FROM team_memberships WHERE team_id = ? AND role = 'admin'", "count team admins",
+            [](const sqlite::statement& row) { return row.column_int64(0); }, team_id);
+        if (!admins) {
+            return std::move(admins).error();
+        }
+        if (admins->value_or(0) <= 1) {
+            return make_error(error_code::conflict, "the last admin of a team cannot be " + std::string(change) +
+                                                        "; make another member admin first");
+        }
+        return {};
+    }
 
     static result<bool> changed_one(result<std::int64_t> changed) {
         if (!changed) {

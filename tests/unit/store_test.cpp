@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -378,6 +379,138 @@ TEST_F(store_test, memberships_insert_update_and_list_roles) {
     auto missing_user = store->set_membership(ids.team_a, 999, team_role::admin);
     ASSERT_FALSE(missing_user);
     EXPECT_EQ(missing_user.error().code, error_code::not_found);
+}
+
+// Member management: adding is insert-only (a role changes only through the guarded path), joined_at is the
+// membership's own time, and a team can never lose its last admin by demotion or removal.
+TEST_F(store_test, memberships_are_added_changed_and_removed_keeping_an_admin) {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    const auto ids = populate(*store);
+
+    ASSERT_TRUE(store->add_membership(ids.team_a, ids.user_a, team_role::admin));
+    ASSERT_TRUE(store->add_membership(ids.team_a, ids.user_b, team_role::viewer));
+    auto again = store->add_membership(ids.team_a, ids.user_b, team_role::admin);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, error_code::conflict);
+    EXPECT_EQ(*store->membership_role(ids.team_a, ids.user_b), team_role::viewer)
+        << "a duplicate add changes nothing";
+    EXPECT_EQ(store->add_membership(999, ids.user_a, team_role::admin).error().code, error_code::not_found);
+    EXPECT_EQ(store->add_membership(ids.team_a, 999, team_role::admin).error().code, error_code::not_found);
+
+    auto members = store->members_of_team(ids.team_a);
+    ASSERT_TRUE(members);
+    ASSERT_EQ(members->size(), 2u);
+    EXPECT_TRUE(is_store_timestamp((*members)[0].joined_at)) << (*members)[0].joined_at;
+
+    // The only admin can be neither demoted nor removed; the refusal changes nothing.
+    auto demoted = store->change_membership_role(ids.team_a, ids.user_a, team_role::member);
+    ASSERT_FALSE(demoted);
+    EXPECT_EQ(demoted.error().code, error_code::conflict);
+    EXPECT_NE(demoted.error().message.find("last admin"), std::string::npos);
+    auto removed = store->remove_membership(ids.team_a, ids.user_a);
+    ASSERT_FALSE(removed);
+    EXPECT_EQ(removed.error().code, error_code::conflict);
+    EXPECT_EQ(*store->membership_role(ids.team_a, ids.user_a), team_role::admin);
+    // Re-affirming the last admin's role is no demotion.
+    EXPECT_TRUE(*store->change_membership_role(ids.team_a, ids.user_a, team_role::admin));
+
+    // With a second admin the first may step down, and then the second is the last.
+    ASSERT_TRUE(*store->change_membership_role(ids.team_a, ids.user_b, team_role::admin));
+    EXPECT_TRUE(*store->change_membership_role(ids.team_a, ids.user_a, team_role::member));
+    EXPECT_EQ(store->remove_membership(ids.team_a, ids.user_b).error().code, error_code::conflict);
+    EXPECT_TRUE(*store->remove_membership(ids.team_a, ids.user_a));
+    EXPECT_FALSE(store->membership_role(ids.team_a, ids.user_a)->has_value());
+    EXPECT_FALSE(*store->remove_membership(ids.team_a, ids.user_a)) << "not a member any more";
+    EXPECT_FALSE(*store->change_membership_role(ids.team_a, ids.user_a, team_role::admin));
+    EXPECT_FALSE(*store->change_membership_role(ids.team_b, ids.user_b, team_role::admin)) << "another team";
+}
+
+// Two admins demoting each other at the same time, through two connections: one wins, the team keeps an
+// admin.
+TEST_F(store_test, concurrent_demotions_never_leave_a_team_without_an_admin) {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    const auto ids = populate(*store);
+    ASSERT_TRUE(store->add_membership(ids.team_a, ids.user_a, team_role::admin));
+    ASSERT_TRUE(store->add_membership(ids.team_a, ids.user_b, team_role::admin));
+    // A second store instance on the same file stands in for another process.
+    auto other = open();
+    ASSERT_NE(other, nullptr);
+    std::atomic<int> succeeded = 0;
+    std::thread first([&] {
+        succeeded += store->change_membership_role(ids.team_a, ids.user_a, team_role::viewer) ? 1 : 0;
+    });
+    std::thread second([&] {
+        succeeded += other->change_membership_role(ids.team_a, ids.user_b, team_role::viewer) ? 1 : 0;
+    });
+    first.join();
+    second.join();
+    EXPECT_EQ(succeeded.load(), 1);
+    auto members = *store->members_of_team(ids.team_a);
+    EXPECT_EQ(std::count_if(members.begin(), members.end(),
+                            [](const team_member& member) { return member.role == team_role::admin; }),
+              1);
+}
+
+// Per-source grants: off by default, replaced as a whole, team-scoped, limited to members, and gone with the
+// membership so that re-adding a member does not restore old access.
+TEST_F(store_test, source_access_is_replaced_whole_and_follows_membership) {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    const auto ids = populate(*store);
+    ASSERT_TRUE(store->add_membership(ids.team_a, ids.user_a, team_role::admin));
+    ASSERT_TRUE(store->add_membership(ids.team_a, ids.user_b, team_role::member));
+    ASSERT_TRUE(store->add_membership(ids.team_b, ids.user_b, team_role::admin));
+    const auto source =
+        *store->insert_source(make_source(ids.team_a, "0b7e4c1e-cccc-4000-8000-000000000001", ids.user_a));
+    const auto other =
+        *store->insert_source(make_source(ids.team_a, "0b7e4c1e-cccc-4000-8000-000000000002", ids.user_a));
+    EXPECT_FALSE(source.restricted);
+
+    auto access = store->find_source_access(ids.team_a, source.id);
+    ASSERT_TRUE(access && access->has_value());
+    EXPECT_FALSE((*access)->restricted);
+    EXPECT_TRUE((*access)->user_ids.empty());
+
+    ASSERT_TRUE(
+        *store->set_source_access(ids.team_a, source.id, source_access{true, {ids.user_b, ids.user_b}}));
+    access = store->find_source_access(ids.team_a, source.id);
+    EXPECT_TRUE((*access)->restricted);
+    EXPECT_EQ((*access)->user_ids, std::vector<std::int64_t>{ids.user_b});
+    EXPECT_TRUE((**store->find_source(ids.team_a, source.id)).restricted);
+    EXPECT_FALSE((**store->find_source(ids.team_a, other.id)).restricted);
+    EXPECT_TRUE((*store->list_sources(ids.team_a))[0].restricted);
+    EXPECT_EQ(*store->granted_source_ids(ids.team_a, ids.user_b), std::vector<std::string>{source.id});
+    EXPECT_TRUE(store->granted_source_ids(ids.team_b, ids.user_b)->empty()) << "grants are per team";
+
+    // Another team's source is absent; a non-member cannot be granted, and the failed call changes nothing.
+    EXPECT_FALSE(store->find_source_access(ids.team_b, source.id)->has_value());
+    EXPECT_FALSE(*store->set_source_access(ids.team_b, source.id, source_access{false, {}}));
+    const auto stranger = store->create_user("cy@example.com", "$argon2id$hash-c")->id;
+    auto refused =
+        store->set_source_access(ids.team_a, source.id, source_access{false, {ids.user_a, stranger}});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, error_code::not_found);
+    EXPECT_EQ(refused.error().field, "user_ids");
+    access = store->find_source_access(ids.team_a, source.id);
+    EXPECT_TRUE((*access)->restricted);
+    EXPECT_EQ((*access)->user_ids, std::vector<std::int64_t>{ids.user_b});
+
+    // Opening a source keeps its list; restricting it again restores the same members.
+    ASSERT_TRUE(*store->set_source_access(ids.team_a, source.id, source_access{false, {ids.user_b}}));
+    EXPECT_FALSE((*store->find_source_access(ids.team_a, source.id))->restricted);
+
+    // Removing the member removes the grant; adding them back does not bring it back.
+    ASSERT_TRUE(*store->remove_membership(ids.team_a, ids.user_b));
+    EXPECT_TRUE((*store->find_source_access(ids.team_a, source.id))->user_ids.empty());
+    ASSERT_TRUE(store->add_membership(ids.team_a, ids.user_b, team_role::member));
+    EXPECT_TRUE(store->granted_source_ids(ids.team_a, ids.user_b)->empty());
+
+    // A deleted source has no access to read or set.
+    ASSERT_TRUE(*store->soft_delete_source(ids.team_a, source.id));
+    EXPECT_FALSE(store->find_source_access(ids.team_a, source.id)->has_value());
+    EXPECT_FALSE(*store->set_source_access(ids.team_a, source.id, source_access{true, {}}));
 }
 
 // API keys authenticate every scripted call: found by hash while active, never after revocation, and only

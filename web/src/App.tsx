@@ -9,6 +9,7 @@ import { WorkbenchProvider } from "./features/editor/workbench_store";
 import { TopBar } from "./features/layout/TopBar";
 import { SourcesPage } from "./features/sources/SourcesPage";
 import { SourcesProvider } from "./features/sources/sources_context";
+import { TeamPage } from "./features/team/TeamPage";
 import { navigate, use_location } from "./lib/router";
 
 function Shell() {
@@ -45,7 +46,9 @@ function Shell() {
                 <div className="shell">
                     <TopBar session={state.session} team={team} pathname={location.pathname} on_switch_team={switch_team} on_sign_out={() => void sign_out()} />
                     <div className="main">
-                        {location.pathname.startsWith("/sources") ? (
+                        {location.pathname.startsWith("/team") && team.role === "admin" ? (
+                            <TeamPage team_id={team.id} />
+                        ) : location.pathname.startsWith("/sources") ? (
                             <SourcesPage team_id={team.id} />
                         ) : location.pathname.startsWith("/audit") && team.role === "admin" ? (
                             <AuditPage team_id={team.id} />

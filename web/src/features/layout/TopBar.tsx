@@ -28,6 +28,7 @@ export function TopBar({ session, team, pathname, on_switch_team, on_sign_out }:
             <nav className="nav" aria-label="Pages">
                 {link("/sql", "SQL editor", pathname === "/sql" || pathname === "/")}
                 {link("/sources", "Databases", pathname.startsWith("/sources"))}
+                {team.role === "admin" && link("/team", "Team", pathname.startsWith("/team"))}
                 {team.role === "admin" && link("/audit", "Audit log", pathname.startsWith("/audit"))}
             </nav>
             <div className="topbar-right">
