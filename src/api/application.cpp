@@ -21,7 +21,8 @@ application::application(settings config_in, std::unique_ptr<store::metadata_sto
               return policy->check(address, port);
           })),
       identity(*store, key, config.server.session_lifetime),
-      sources(*store, key, registry, config.query.connect_timeout),
+      sources(*store, key, registry, config.query.connect_timeout,
+              services::source_policy{config.sources.refuse_privilege_warnings}),
       queries(sources, limits, config.query, sql::query_policy::defaults()),
       files(find_web_root(config)) {}
 

@@ -13,6 +13,21 @@ namespace json = boost::json;
 using verb = http::beast_http::verb;
 using awaitable_result = boost::asio::awaitable<result<http::outgoing>>;
 
+// {"code", "message", "examples"} each: what the role may do beyond reading (shown, never refused unless the
+// server is set to).
+json::array warnings_json(const std::vector<drivers::role_warning>& warnings) {
+    json::array out;
+    for (const auto& warning : warnings) {
+        json::array examples;
+        for (const auto& example : warning.examples) {
+            examples.emplace_back(example);
+        }
+        out.push_back(json::object{
+            {"code", warning.code}, {"message", warning.message}, {"examples", std::move(examples)}});
+    }
+    return out;
+}
+
 json::object source_json(const services::source_view& view) {
     const auto& record = view.record;
     return json::object{{"id", record.id},
@@ -35,11 +50,13 @@ void add_source_routes(application& app) {
                        if (!body) {
                            co_return std::move(body).error();
                        }
-                       auto id = co_await app.sources.create(call.team_id, call.who.user_id, *body);
-                       if (!id) {
-                           co_return std::move(id).error();
+                       auto created = co_await app.sources.create(call.team_id, call.who.user_id, *body);
+                       if (!created) {
+                           co_return std::move(created).error();
                        }
-                       co_return http::json_response(http::status::created, json::object{{"id", *id}});
+                       co_return http::json_response(
+                           http::status::created,
+                           json::object{{"id", created->id}, {"warnings", warnings_json(created->warnings)}});
                    });
 
     add_team_route(app, verb::post, "external_data_sources/check", minimum_role::member,
@@ -48,10 +65,13 @@ void add_source_routes(application& app) {
                        if (!body) {
                            co_return std::move(body).error();
                        }
-                       if (auto checked = co_await app.sources.check(*body); !checked) {
+                       auto checked = co_await app.sources.check(*body);
+                       if (!checked) {
                            co_return std::move(checked).error();
                        }
-                       co_return http::json_response(http::status::ok, json::object{{"ok", true}});
+                       co_return http::json_response(
+                           http::status::ok,
+                           json::object{{"ok", true}, {"warnings", warnings_json(checked->warnings)}});
                    });
 
     add_team_route(app, verb::get, "external_data_sources", minimum_role::viewer,
@@ -88,7 +108,9 @@ void add_source_routes(application& app) {
                        if (!view) {
                            co_return std::move(view).error();
                        }
-                       co_return http::json_response(http::status::ok, source_json(*view));
+                       auto shown = source_json(*view);
+                       shown["warnings"] = warnings_json(view->warnings);
+                       co_return http::json_response(http::status::ok, shown);
                    });
 
     add_team_route(app, verb::delete_, "external_data_sources/{id}", minimum_role::admin,

@@ -75,8 +75,29 @@ result<std::string> validate_prefix(const json::value* prefix) {
 
 sources_service::sources_service(store::metadata_store& store, const security::master_key& key,
                                  const drivers::driver_registry& registry,
-                                 std::chrono::milliseconds connect_timeout)
-    : store_(store), key_(key), registry_(registry), connect_timeout_(connect_timeout) {}
+                                 std::chrono::milliseconds connect_timeout, source_policy policy)
+    : store_(store), key_(key), registry_(registry), connect_timeout_(connect_timeout), policy_(policy) {}
+
+boost::asio::awaitable<result<drivers::connection_check>> sources_service::check_config(
+    drivers::driver& engine, const drivers::source_config& config) {
+    auto checked = co_await engine.check_connection(config, connect_timeout_);
+    if (!checked || !policy_.refuse_privilege_warnings || checked->warnings.empty()) {
+        co_return std::move(checked);
+    }
+    std::string found;
+    for (const auto& warning : checked->warnings) {
+        found += (found.empty() ? "" : "; ") + warning.message;
+        if (!warning.examples.empty()) {
+            found += " (" + warning.examples.front() + (warning.examples.size() > 1 ? ", …)" : ")");
+        }
+    }
+    auto failure = make_error(error_code::unsafe_database_role,
+                              "this server refuses database roles that can do more than read "
+                              "(sources.refuse_privilege_warnings), and " + found);
+    failure.hint = "Revoke these privileges or connect as another role; " +
+                   std::string(drivers::read_only_role_recipe) + ".";
+    co_return failure;
+}
 
 result<drivers::driver*> sources_service::driver_for(const json::object& body) const {
     const json::value* type = body.if_contains("source_type");
@@ -95,8 +116,9 @@ result<drivers::driver*> sources_service::driver_for(const json::object& body) c
     return engine;
 }
 
-boost::asio::awaitable<result<std::string>> sources_service::create(std::int64_t team_id, std::int64_t created_by,
-                                                                    const json::object& body) {
+boost::asio::awaitable<result<created_source>> sources_service::create(std::int64_t team_id,
+                                                                       std::int64_t created_by,
+                                                                       const json::object& body) {
     auto prefix = validate_prefix(body.if_contains("prefix"));
     if (!prefix) {
         co_return std::move(prefix).error();
@@ -109,8 +131,9 @@ boost::asio::awaitable<result<std::string>> sources_service::create(std::int64_t
         co_return std::move(engine_and_config).error();
     }
     auto& [engine, config] = *engine_and_config;
-    if (auto connected = co_await engine->check_connection(config, connect_timeout_); !connected) {
-        co_return std::move(connected).error();
+    auto checked = co_await check_config(*engine, config);
+    if (!checked) {
+        co_return std::move(checked).error();
     }
 
     store::source_record record;
@@ -127,16 +150,16 @@ boost::asio::awaitable<result<std::string>> sources_service::create(std::int64_t
     if (!stored) {
         co_return std::move(stored).error();
     }
-    co_return stored->id;
+    co_return created_source{stored->id, std::move(checked->warnings)};
 }
 
-boost::asio::awaitable<result<void>> sources_service::check(const json::object& body) {
+boost::asio::awaitable<result<drivers::connection_check>> sources_service::check(const json::object& body) {
     auto engine_and_config = config_from_body(body);
     if (!engine_and_config) {
         co_return std::move(engine_and_config).error();
     }
     auto& [engine, config] = *engine_and_config;
-    co_return co_await engine->check_connection(config, connect_timeout_);
+    co_return co_await check_config(*engine, config);
 }
 
 result<std::pair<drivers::driver*, drivers::source_config>> sources_service::config_from_body(
@@ -220,6 +243,7 @@ boost::asio::awaitable<result<source_view>> sources_service::update(std::int64_t
     if (inputs == nullptr && failure.code != error_code::internal) {
         co_return failure;
     }
+    std::vector<drivers::role_warning> warnings;
     if (inputs != nullptr) {
         drivers::driver* engine = registry_.find(record.source_type);
         if (engine == nullptr) {
@@ -233,9 +257,11 @@ boost::asio::awaitable<result<source_view>> sources_service::update(std::int64_t
         if (!merged) {
             co_return std::move(merged).error();
         }
-        if (auto connected = co_await engine->check_connection(*merged, connect_timeout_); !connected) {
-            co_return std::move(connected).error();
+        auto checked = co_await check_config(*engine, *merged);
+        if (!checked) {
+            co_return std::move(checked).error();
         }
+        warnings = std::move(checked->warnings);
         record.settings_json = json::serialize(merged->settings);
         record.sealed_secrets = security::seal(key_, json::serialize(merged->secrets), record.id);
         record.status = std::string(checked_status);
@@ -247,7 +273,11 @@ boost::asio::awaitable<result<source_view>> sources_service::update(std::int64_t
     if (!*updated) {
         co_return source_not_found();
     }
-    co_return get(team_id, id);
+    auto view = get(team_id, id);
+    if (view) {
+        view->warnings = std::move(warnings);
+    }
+    co_return view;
 }
 
 result<void> sources_service::remove(std::int64_t team_id, std::string_view id) {
