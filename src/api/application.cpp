@@ -24,7 +24,8 @@ application::application(settings config_in, std::unique_ptr<store::metadata_sto
           })),
       audit(*store),
       identity(*store, key, config.server.session_lifetime),
-      sources(*store, *keys, registry, config.query.connect_timeout),
+      sources(*store, *keys, registry, config.query.connect_timeout,
+              services::source_policy{config.sources.refuse_privilege_warnings}),
       queries(sources, limits, audit, config.query, sql::query_policy::defaults()),
       teams(*store),
       files(find_web_root(config)) {}

@@ -18,6 +18,21 @@ services::source_caller caller_of(const team_call& call) {
     return services::source_caller{call.team_id, call.who.user_id};
 }
 
+// {"code", "message", "examples"} each: what the role may do beyond reading (shown, never refused unless the
+// server is set to).
+json::array warnings_json(const std::vector<drivers::role_warning>& warnings) {
+    json::array out;
+    for (const auto& warning : warnings) {
+        json::array examples;
+        for (const auto& example : warning.examples) {
+            examples.emplace_back(example);
+        }
+        out.push_back(json::object{
+            {"code", warning.code}, {"message", warning.message}, {"examples", std::move(examples)}});
+    }
+    return out;
+}
+
 // Viewers see what a source is called and whether it works, not where it is or as whom MetaHog connects;
 // admins also see whether it is restricted to some members.
 json::object source_json(const services::source_view& view, store::team_role role) {
@@ -115,15 +130,17 @@ void add_source_routes(application& app) {
                        auto entry = audit_event_of(call.team_id, call.who.user_id,
                                                    services::audit_actions::source_create, call.http);
                        entry.details = source_change_details(*body);
-                       auto id = co_await app.sources.create(call.team_id, call.who.user_id, *body);
-                       if (id) {
-                           entry.source_id = *id;
+                       auto created = co_await app.sources.create(call.team_id, call.who.user_id, *body);
+                       if (created) {
+                           entry.source_id = created->id;
                        }
-                       id = audited(app, std::move(entry), std::move(id));
-                       if (!id) {
-                           co_return std::move(id).error();
+                       created = audited(app, std::move(entry), std::move(created));
+                       if (!created) {
+                           co_return std::move(created).error();
                        }
-                       co_return http::json_response(http::status::created, json::object{{"id", *id}});
+                       co_return http::json_response(
+                           http::status::created,
+                           json::object{{"id", created->id}, {"warnings", warnings_json(created->warnings)}});
                    });
 
     add_team_route(app, verb::post, "external_data_sources/check", minimum_role::member,
@@ -132,10 +149,13 @@ void add_source_routes(application& app) {
                        if (!body) {
                            co_return std::move(body).error();
                        }
-                       if (auto checked = co_await app.sources.check(*body); !checked) {
+                       auto checked = co_await app.sources.check(*body);
+                       if (!checked) {
                            co_return std::move(checked).error();
                        }
-                       co_return http::json_response(http::status::ok, json::object{{"ok", true}});
+                       co_return http::json_response(
+                           http::status::ok,
+                           json::object{{"ok", true}, {"warnings", warnings_json(checked->warnings)}});
                    });
 
     add_team_route(app, verb::get, "external_data_sources", minimum_role::viewer,
@@ -182,7 +202,9 @@ void add_source_routes(application& app) {
                        if (!view) {
                            co_return std::move(view).error();
                        }
-                       co_return http::json_response(http::status::ok, source_json(*view, call.role));
+                       auto shown = source_json(*view, call.role);
+                       shown["warnings"] = warnings_json(view->warnings);
+                       co_return http::json_response(http::status::ok, shown);
                    });
 
     add_team_route(app, verb::delete_, "external_data_sources/{id}", minimum_role::admin,

@@ -16,6 +16,7 @@ std::string_view to_string(error_code code) noexcept {
         case error_code::unsupported_media_type: return "unsupported_media_type";
         case error_code::rate_limited: return "rate_limited";
         case error_code::source_connection_failed: return "source_connection_failed";
+        case error_code::unsafe_database_role: return "unsafe_database_role";
         case error_code::statement_refused: return "statement_refused";
         case error_code::query_failed: return "query_failed";
         case error_code::query_timeout: return "query_timeout";

@@ -21,6 +21,7 @@ enum class error_code {
     unsupported_media_type,
     rate_limited,
     source_connection_failed,  // the external database refused or could not be reached
+    unsafe_database_role,   // the source's database role could do more than read (superuser, file access…)
     statement_refused,      // MetaHog's parser or policy refused the SQL before it was sent
     query_failed,           // the external database answered with an error
     query_timeout,

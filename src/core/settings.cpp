@@ -169,6 +169,17 @@ const text_setting text_settings[] = {
          }
          return {};
      }},
+    {"sources.refuse_privilege_warnings", "METAHOG_REFUSE_PRIVILEGE_WARNINGS",
+     [](settings& s, std::string_view v) -> result<void> {
+         if (v == "true" || v == "1") {
+             s.sources.refuse_privilege_warnings = true;
+         } else if (v == "false" || v == "0") {
+             s.sources.refuse_privilege_warnings = false;
+         } else {
+             return bad_setting("sources.refuse_privilege_warnings", "must be true or false");
+         }
+         return {};
+     }},
 };
 
 result<void> apply_toml(settings& out, const toml::table& root, const std::string& file) {

@@ -63,6 +63,12 @@ struct rate_limit_settings {
     std::uint32_t max_running_per_source = 32;
 };
 
+// How strictly a source's database role is checked (on create, Test connection and PATCH).
+struct source_settings {
+    // Write grants, ownership, CREATE and risky functions are refused instead of shown as warnings.
+    bool refuse_privilege_warnings = false;
+};
+
 struct settings {
     std::filesystem::path data_dir = "./metahog-data";
     std::string log_level = "info";
@@ -70,6 +76,7 @@ struct settings {
     query_settings query;
     network_settings network;
     rate_limit_settings limits;
+    source_settings sources;
 };
 
 // Reads the TOML file when `config_file` is non-empty (a missing named file is an error), then applies

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -147,6 +146,25 @@ struct source_config {
     boost::json::object secrets;
 };
 
+// Something the source's database role may do beyond reading, found when a source is checked. Codes are
+// stable (the API returns them): write_grant, owns_objects, create_privilege, dangerous_function.
+struct role_warning {
+    std::string code;
+    std::string message;                // in words an administrator understands: what, and how many
+    std::vector<std::string> examples;  // the first few objects found, e.g. "public.orders (INSERT, UPDATE)"
+};
+
+// What a successful check found. A role that must never be used (superuser, replication, bypassing row security,
+// server file or program access, signalling backends) is not a warning: the check fails with
+// unsafe_database_role.
+struct connection_check {
+    std::vector<role_warning> warnings;
+};
+
+// Where an unsafe_database_role error sends administrators.
+inline constexpr std::string_view read_only_role_recipe =
+    "see \"Read-only role recipe\" in MetaHog's README for a role that can only read";
+
 class driver {
 public:
     virtual ~driver() = default;
@@ -165,8 +183,10 @@ public:
     // What GET returns under job_inputs: never a secret.
     virtual boost::json::object public_settings(const source_config& config) const = 0;
 
-    // Connects once. On failure: source_connection_failed with the database's own reason, never the password.
-    virtual boost::asio::awaitable<result<void>> check_connection(
+    // Connects once and inspects the role it connected as. On failure: source_connection_failed with the
+    // database's own reason, never the password; unsafe_database_role naming what makes the role unsafe. Every
+    // new pooled connection is gated the same way (its attributes and memberships) before its first query.
+    virtual boost::asio::awaitable<result<connection_check>> check_connection(
         const source_config& config, std::chrono::milliseconds connect_timeout) = 0;
 
     // ---- Query engine (maintained with src/drivers/postgres/query_*) -------------------------------------------

@@ -10,6 +10,7 @@ status status_for(error_code code) noexcept {
     switch (code) {
         case error_code::invalid_input:
         case error_code::source_connection_failed:
+        case error_code::unsafe_database_role:
         case error_code::statement_refused:
         case error_code::query_failed:
         case error_code::query_timeout:

@@ -79,8 +79,29 @@ result<std::string> validate_prefix(const json::value* prefix) {
 
 sources_service::sources_service(store::metadata_store& store, security::secret_keys& keys,
                                  const drivers::driver_registry& registry,
-                                 std::chrono::milliseconds connect_timeout)
-    : store_(store), keys_(keys), registry_(registry), connect_timeout_(connect_timeout) {}
+                                 std::chrono::milliseconds connect_timeout, source_policy policy)
+    : store_(store), keys_(keys), registry_(registry), connect_timeout_(connect_timeout), policy_(policy) {}
+
+boost::asio::awaitable<result<drivers::connection_check>> sources_service::check_config(
+    drivers::driver& engine, const drivers::source_config& config) {
+    auto checked = co_await engine.check_connection(config, connect_timeout_);
+    if (!checked || !policy_.refuse_privilege_warnings || checked->warnings.empty()) {
+        co_return std::move(checked);
+    }
+    std::string found;
+    for (const auto& warning : checked->warnings) {
+        found += (found.empty() ? "" : "; ") + warning.message;
+        if (!warning.examples.empty()) {
+            found += " (" + warning.examples.front() + (warning.examples.size() > 1 ? ", …)" : ")");
+        }
+    }
+    auto failure = make_error(error_code::unsafe_database_role,
+                              "this server refuses database roles that can do more than read "
+                              "(sources.refuse_privilege_warnings), and " + found);
+    failure.hint = "Revoke these privileges or connect as another role; " +
+                   std::string(drivers::read_only_role_recipe) + ".";
+    co_return failure;
+}
 
 result<drivers::driver*> sources_service::driver_for(const json::object& body) const {
     const json::value* type = body.if_contains("source_type");
@@ -99,8 +120,9 @@ result<drivers::driver*> sources_service::driver_for(const json::object& body) c
     return engine;
 }
 
-boost::asio::awaitable<result<std::string>> sources_service::create(std::int64_t team_id, std::int64_t created_by,
-                                                                    const json::object& body) {
+boost::asio::awaitable<result<created_source>> sources_service::create(std::int64_t team_id,
+                                                                       std::int64_t created_by,
+                                                                       const json::object& body) {
     auto prefix = validate_prefix(body.if_contains("prefix"));
     if (!prefix) {
         co_return std::move(prefix).error();
@@ -113,8 +135,9 @@ boost::asio::awaitable<result<std::string>> sources_service::create(std::int64_t
         co_return std::move(engine_and_config).error();
     }
     auto& [engine, config] = *engine_and_config;
-    if (auto connected = co_await engine->check_connection(config, connect_timeout_); !connected) {
-        co_return std::move(connected).error();
+    auto checked = co_await check_config(*engine, config);
+    if (!checked) {
+        co_return std::move(checked).error();
     }
 
     store::source_record record;
@@ -138,16 +161,16 @@ boost::asio::awaitable<result<std::string>> sources_service::create(std::int64_t
     if (auto kept = reseal_if_key_retired(record.sealed_secrets); !kept) {
         co_return std::move(kept).error();
     }
-    co_return stored->id;
+    co_return created_source{stored->id, std::move(checked->warnings)};
 }
 
-boost::asio::awaitable<result<void>> sources_service::check(const json::object& body) {
+boost::asio::awaitable<result<drivers::connection_check>> sources_service::check(const json::object& body) {
     auto engine_and_config = config_from_body(body);
     if (!engine_and_config) {
         co_return std::move(engine_and_config).error();
     }
     auto& [engine, config] = *engine_and_config;
-    co_return co_await engine->check_connection(config, connect_timeout_);
+    co_return co_await check_config(*engine, config);
 }
 
 result<std::pair<drivers::driver*, drivers::source_config>> sources_service::config_from_body(
@@ -272,6 +295,7 @@ boost::asio::awaitable<result<source_view>> sources_service::update(const source
     if (inputs == nullptr && failure.code != error_code::internal) {
         co_return failure;
     }
+    std::vector<drivers::role_warning> warnings;
     if (inputs != nullptr) {
         drivers::driver* engine = registry_.find(record.source_type);
         if (engine == nullptr) {
@@ -285,9 +309,11 @@ boost::asio::awaitable<result<source_view>> sources_service::update(const source
         if (!merged) {
             co_return std::move(merged).error();
         }
-        if (auto connected = co_await engine->check_connection(*merged, connect_timeout_); !connected) {
-            co_return std::move(connected).error();
+        auto checked = co_await check_config(*engine, *merged);
+        if (!checked) {
+            co_return std::move(checked).error();
         }
+        warnings = std::move(checked->warnings);
         record.settings_json = json::serialize(merged->settings);
         auto sealed = keys_.seal(json::serialize(merged->secrets), record.id);
         if (!sealed) {
@@ -306,7 +332,11 @@ boost::asio::awaitable<result<source_view>> sources_service::update(const source
     if (auto kept = reseal_if_key_retired(record.sealed_secrets); !kept) {
         co_return std::move(kept).error();
     }
-    co_return get(caller, id);
+    auto view = get(caller, id);
+    if (view) {
+        view->warnings = std::move(warnings);
+    }
+    co_return view;
 }
 
 result<void> sources_service::remove(const source_caller& caller, std::string_view id) {

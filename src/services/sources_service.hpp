@@ -21,6 +21,20 @@ struct source_view {
     store::source_record record;
     boost::json::object public_settings;
     bool has_password = false;
+    // What checking the role found when update() re-checked the connection; empty otherwise.
+    std::vector<drivers::role_warning> warnings;
+};
+
+// A source just created: its id, and what checking its role found (shown once, not stored).
+struct created_source {
+    std::string id;
+    std::vector<drivers::role_warning> warnings;
+};
+
+// How strict the role check is: refuse_privilege_warnings turns every warning (write grants, ownership, CREATE,
+// risky functions) into an unsafe_database_role refusal ([sources] refuse_privilege_warnings).
+struct source_policy {
+    bool refuse_privilege_warnings = false;
 };
 
 // Who asks for a source. Every lookup of an existing source goes through the caller's access (see
@@ -41,13 +55,15 @@ struct opened_source {
 class sources_service {
 public:
     sources_service(store::metadata_store& store, security::secret_keys& keys,
-                    const drivers::driver_registry& registry, std::chrono::milliseconds connect_timeout);
+                    const drivers::driver_registry& registry, std::chrono::milliseconds connect_timeout,
+                    source_policy policy = {});
 
-    // Validates, checks the credentials against the database, stores; answers the new source's id.
-    boost::asio::awaitable<result<std::string>> create(std::int64_t team_id, std::int64_t created_by,
-                                                       const boost::json::object& body);
-    // Validates and checks a config without storing anything ("Test connection").
-    boost::asio::awaitable<result<void>> check(const boost::json::object& body);
+    // Validates, checks the credentials and the role against the database, stores; answers the new source's id
+    // and the role's warnings.
+    boost::asio::awaitable<result<created_source>> create(std::int64_t team_id, std::int64_t created_by,
+                                                          const boost::json::object& body);
+    // Validates and checks a config without storing anything ("Test connection"); answers the role's warnings.
+    boost::asio::awaitable<result<drivers::connection_check>> check(const boost::json::object& body);
     // The sources the caller may see, oldest first.
     result<std::vector<source_view>> list(const source_caller& caller);
     result<source_view> get(const source_caller& caller, std::string_view id);
@@ -84,11 +100,15 @@ private:
     result<drivers::source_config> config_of(const store::source_record& record) const;
     // After a write: re-seals when a rotation retired the sealing key between sealing and storing.
     result<void> reseal_if_key_retired(std::string_view sealed);
+    // The driver's check, with the policy applied to its warnings.
+    boost::asio::awaitable<result<drivers::connection_check>> check_config(drivers::driver& engine,
+                                                                          const drivers::source_config& config);
 
     store::metadata_store& store_;
     security::secret_keys& keys_;
     const drivers::driver_registry& registry_;
     std::chrono::milliseconds connect_timeout_;
+    source_policy policy_;
 };
 
 // A prefix names the source's tables in SQL (`pagila.film`), so it must be a plain lower-case identifier.

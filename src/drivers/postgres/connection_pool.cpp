@@ -198,6 +198,17 @@ asio::awaitable<result<pool_lease>> connection_pool::acquire() {
 // Called with a slot already reserved (open_ and in_use_ counted).
 asio::awaitable<result<pool_lease>> connection_pool::open_new(asio::any_io_executor executor) {
     auto opened = co_await pg_connection::open(config_, options_.connect);
+    if (opened && options_.on_open) {
+        result<void> ready;
+        try {
+            ready = co_await options_.on_open(*opened);
+        } catch (const std::exception& failure) {
+            ready = make_error(error_code::internal, std::string("preparing a connection failed: ") + failure.what());
+        }
+        if (!ready) {
+            opened = std::move(ready).error();  // closes the connection before the slot is given up below
+        }
+    }
     if (!opened) {
         std::lock_guard lock(mutex_);
         --open_;

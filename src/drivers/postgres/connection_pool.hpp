@@ -27,6 +27,10 @@ namespace metahog::drivers::postgres {
 // DISCARD ALL and pg_advisory_unlock_all). An error, or a connection left unusable, discards the connection.
 using reset_hook = std::function<boost::asio::awaitable<result<void>>(pg_connection&)>;
 
+// Runs once on each new connection before its first user gets it (the driver's role gate). An error closes the
+// connection and is what acquire() answers.
+using open_hook = std::function<boost::asio::awaitable<result<void>>(pg_connection&)>;
+
 struct pool_options {
     std::size_t max_size = 10;     // open connections, idle and in use together
     std::size_t max_waiting = 64;  // callers queued for a connection; beyond that `busy` at once
@@ -38,6 +42,7 @@ struct pool_options {
     std::chrono::milliseconds health_check_timeout{std::chrono::seconds(2)};
     connect_options connect;
     reset_hook reset;  // empty: reused as is (only when the caller says the session is clean)
+    open_hook on_open;  // empty: new connections are handed out as they are
 };
 
 struct pool_stats {

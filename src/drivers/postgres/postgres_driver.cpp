@@ -3,12 +3,25 @@
 #include "drivers/postgres/postgres_driver.hpp"
 
 #include "drivers/postgres/connection_config.hpp"
+#include "drivers/postgres/role_gate.hpp"
 
 namespace metahog::drivers::postgres {
+namespace {
+
+// Every connection a pool opens is gated before its first query: a role made superuser (or granted file
+// access) after its source was checked is refused from its next new connection on.
+pool_options with_role_gate(pool_options options) {
+    if (!options.on_open) {
+        options.on_open = [](pg_connection& connection) { return gate_role(connection); };
+    }
+    return options;
+}
+
+}  // namespace
 
 postgres_driver::postgres_driver(pool_options pools)
     : check_address_(pools.connect.check_address),
-      pools_(query_engine::with_session_reset(pools)),
+      pools_(query_engine::with_session_reset(with_role_gate(pools))),
       queries_(pools_, pools.connect) {}
 
 result<source_config> postgres_driver::parse_config(const boost::json::object& job_inputs) const {
@@ -43,8 +56,8 @@ boost::json::object postgres_driver::public_settings(const source_config& config
     return postgres::public_settings(*stored);
 }
 
-boost::asio::awaitable<result<void>> postgres_driver::check_connection(const source_config& config,
-                                                                       std::chrono::milliseconds connect_timeout) {
+boost::asio::awaitable<result<connection_check>> postgres_driver::check_connection(
+    const source_config& config, std::chrono::milliseconds connect_timeout) {
     auto stored = from_source_config(config);
     if (!stored) {
         co_return std::move(stored).error();
@@ -56,7 +69,11 @@ boost::asio::awaitable<result<void>> postgres_driver::check_connection(const sou
     if (!connection) {
         co_return std::move(connection).error();
     }
-    co_return result<void>();
+    auto verdict = co_await inspect_role(*connection, role_inspection::full);
+    if (!verdict) {
+        co_return std::move(verdict).error();
+    }
+    co_return connection_check{std::move(verdict->warnings)};
 }
 
 }  // namespace metahog::drivers::postgres

@@ -20,8 +20,8 @@ public:
     result<source_config> merge_config(const source_config& current,
                                        const boost::json::object& patch) const override;
     boost::json::object public_settings(const source_config& config) const override;
-    boost::asio::awaitable<result<void>> check_connection(const source_config& config,
-                                                          std::chrono::milliseconds connect_timeout) override;
+    boost::asio::awaitable<result<connection_check>> check_connection(
+        const source_config& config, std::chrono::milliseconds connect_timeout) override;
 
     // One pool per source id; the query engine checks connections out of it.
     pool_registry& pools() noexcept { return pools_; }

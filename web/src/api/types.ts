@@ -27,6 +27,14 @@ export interface JobInputs {
     connection_string?: string;
 }
 
+/** Something the source's database role can do beyond reading (write_grant, owns_objects, create_privilege,
+ * dangerous_function), found when the connection is checked. */
+export interface RoleWarning {
+    code: string;
+    message: string;
+    examples: string[];
+}
+
 export interface Source {
     id: string;
     source_type: string;

@@ -3,10 +3,11 @@
 import { useMemo, useRef, useState, type FormEvent } from "react";
 import { check_source, create_source, update_source } from "../../api/sources";
 import { ApiError, error_message } from "../../api/http";
-import type { JobInputs, Source, TeamId } from "../../api/types";
+import type { JobInputs, RoleWarning, Source, TeamId } from "../../api/types";
 import { Dialog } from "../../components/Dialog";
 import { parse_connection_string } from "../../lib/connection_string";
 import { postgres_dialect } from "../editor/dialect";
+import { RoleRecipe, RoleWarnings } from "./RoleWarnings";
 
 interface SourceDialogProps {
     team_id: TeamId;
@@ -43,7 +44,18 @@ function initial_form(source: Source | null): FormState {
     };
 }
 
-type Check = { state: "idle" } | { state: "checking" } | { state: "ok" } | { state: "failed"; message: string; field?: string };
+type Check =
+    | { state: "idle" }
+    | { state: "checking" }
+    | { state: "ok"; warnings: RoleWarning[] }
+    | { state: "failed"; message: string; field?: string; code?: string };
+
+// Saved, with warnings to read before the dialog closes.
+interface SavedWithWarnings {
+    id: string;
+    created: boolean;
+    warnings: RoleWarning[];
+}
 
 export function SourceDialog({ team_id, editing, open, on_close, on_saved }: SourceDialogProps) {
     const [form, set_form] = useState<FormState>(() => initial_form(editing));
@@ -51,7 +63,8 @@ export function SourceDialog({ team_id, editing, open, on_close, on_saved }: Sou
     const [paste_message, set_paste_message] = useState<{ ok: boolean; text: string } | null>(null);
     const [check, set_check] = useState<Check>({ state: "idle" });
     const [saving, set_saving] = useState(false);
-    const [save_error, set_save_error] = useState<{ message: string; field?: string } | null>(null);
+    const [save_error, set_save_error] = useState<{ message: string; field?: string; code?: string } | null>(null);
+    const [saved, set_saved] = useState<SavedWithWarnings | null>(null);
     const check_controller = useRef<AbortController | null>(null);
     const original = useMemo(() => initial_form(editing), [editing]);
 
@@ -126,11 +139,12 @@ export function SourceDialog({ team_id, editing, open, on_close, on_saved }: Sou
         check_controller.current = controller;
         set_check({ state: "checking" });
         try {
-            await check_source(team_id, "Postgres", job_inputs(), controller.signal);
-            set_check({ state: "ok" });
+            const warnings = await check_source(team_id, "Postgres", job_inputs(), controller.signal);
+            set_check({ state: "ok", warnings });
         } catch (caught) {
             if (!controller.signal.aborted) {
-                set_check({ state: "failed", message: error_message(caught), field: caught instanceof ApiError ? caught.field : undefined });
+                const api_error = caught instanceof ApiError ? caught : undefined;
+                set_check({ state: "failed", message: error_message(caught), field: api_error?.field, code: api_error?.code });
             }
         }
     };
@@ -165,19 +179,31 @@ export function SourceDialog({ team_id, editing, open, on_close, on_saved }: Sou
                 if (Object.keys(changed).length > 0) {
                     patch.job_inputs = changed;
                 }
-                if (Object.keys(patch).length > 0) {
-                    await update_source(team_id, editing.id, patch);
-                }
-                on_saved(editing.id, false);
+                const updated = Object.keys(patch).length > 0 ? await update_source(team_id, editing.id, patch) : null;
+                finish_save(editing.id, false, updated?.warnings ?? []);
             } else {
                 const created = await create_source(team_id, { source_type: "Postgres", prefix: form.prefix.trim(), job_inputs: job_inputs() });
-                on_saved(created.id, true);
+                finish_save(created.id, true, created.warnings);
             }
         } catch (caught) {
-            set_save_error({ message: error_message(caught), field: caught instanceof ApiError ? caught.field : undefined });
+            const api_error = caught instanceof ApiError ? caught : undefined;
+            set_save_error({ message: error_message(caught), field: api_error?.field, code: api_error?.code });
             set_saving(false);
         }
     };
+
+    // Warnings are worth a read before the dialog goes away: it stays open, saved, until "Done".
+    const finish_save = (id: string, created: boolean, warnings: RoleWarning[]) => {
+        if (warnings.length === 0) {
+            on_saved(id, created);
+            return;
+        }
+        set_saving(false);
+        set_saved({ id, created, warnings });
+    };
+
+    const recipe_target = { database: form.database, schema: form.schema };
+    const refused_role = (save_error?.code ?? (check.state === "failed" ? check.code : undefined)) === "unsafe_database_role";
 
     // The check route never sees the stored password, so testing an edit needs it typed again.
     const needs_password_to_test = editing !== null && editing.has_password === true && form.password === "";
@@ -201,8 +227,16 @@ export function SourceDialog({ team_id, editing, open, on_close, on_saved }: Sou
         <Dialog
             open={open}
             title={editing ? `Edit ${editing.prefix || "source"}` : "Add a Postgres database"}
-            on_close={on_close}
+            on_close={saved ? () => on_saved(saved.id, saved.created) : on_close}
             footer={
+                saved ? (
+                    <>
+                        <span style={{ marginRight: "auto", color: "var(--success)", fontWeight: 600 }}>✓ Saved</span>
+                        <button type="button" className="btn btn-primary" onClick={() => on_saved(saved.id, saved.created)} autoFocus>
+                            Done
+                        </button>
+                    </>
+                ) : (
                 <>
                     <span style={{ marginRight: "auto", display: "flex", alignItems: "center", gap: 8 }} aria-live="polite">
                         {check.state === "checking" && (
@@ -226,6 +260,7 @@ export function SourceDialog({ team_id, editing, open, on_close, on_saved }: Sou
                         {saving ? "Connecting and saving…" : editing ? "Save changes" : "Add database"}
                     </button>
                 </>
+                )
             }
         >
             <form id="source-form" onSubmit={submit} style={{ display: "contents" }}>
@@ -270,9 +305,12 @@ export function SourceDialog({ team_id, editing, open, on_close, on_saved }: Sou
                     <div className="notice notice-error" role="alert" data-testid="source-error">
                         <div>
                             <strong>{save_error ? "Could not save" : "Connection failed"}:</strong> {save_error?.message ?? (check.state === "failed" ? check.message : "")}
+                            {refused_role && <RoleRecipe target={recipe_target} />}
                         </div>
                     </div>
                 )}
+                {saved && <RoleWarnings warnings={saved.warnings} target={recipe_target} />}
+                {!saved && check.state === "ok" && <RoleWarnings warnings={check.warnings} target={recipe_target} />}
                 <div className="form-grid">
                     {input("prefix", "Name", { placeholder: "pagila", required: true, autoComplete: "off" }, "Shown in the database selector; also usable as a table prefix (pagila.film).", true)}
                     {input("host", "Host", { placeholder: "db.example.com", autoComplete: "off", spellCheck: false })}
