@@ -133,6 +133,8 @@ struct options {
     int threads = 0;
     double warmup_seconds = 1;
     double duration_seconds = 5;
+    // A request without its whole answer after this long counts as an error and its connection is reopened.
+    double timeout_seconds = 30;
     // Count mode when requests > 0: each connection's share of requests after its share of warm-up ones.
     long warmup_requests = 0;
     long requests = 0;
@@ -159,7 +161,7 @@ struct run_state {
 [[noreturn]] void usage(const std::string& problem) {
     std::cerr << "http_load: " << problem << "\n"
               << "usage: http_load --url URL [--method M] [--body TEXT | --body-file F] [--header 'N: V']...\n"
-              << "                 [--connections N] [--threads T] [--warmup S] [--duration S]\n"
+              << "                 [--connections N] [--threads T] [--timeout S] [--warmup S] [--duration S]\n"
               << "                 [--warmup-requests W --requests R]\n";
     std::exit(2);
 }
@@ -202,6 +204,8 @@ options parse_options(int argc, char** argv) {
             opts.threads = std::atoi(value.c_str());
         } else if (flag == "--warmup") {
             opts.warmup_seconds = std::atof(value.c_str());
+        } else if (flag == "--timeout") {
+            opts.timeout_seconds = std::atof(value.c_str());
         } else if (flag == "--duration") {
             opts.duration_seconds = std::atof(value.c_str());
         } else if (flag == "--warmup-requests") {
@@ -227,7 +231,7 @@ options parse_options(int argc, char** argv) {
     opts.host = authority.substr(0, colon);
     opts.port = authority.substr(colon + 1);
     if (opts.connections < 1 || opts.duration_seconds <= 0 || opts.warmup_seconds < 0 ||
-        opts.requests < 0 || opts.warmup_requests < 0) {
+        opts.requests < 0 || opts.warmup_requests < 0 || opts.timeout_seconds <= 0) {
         usage("counts and durations must be positive");
     }
     if (opts.threads <= 0) {
@@ -284,6 +288,8 @@ asio::awaitable<void> run_connection(run_state& state, int index) {
             stream.expires_after(std::chrono::seconds(10));
             co_await stream.async_connect(state.endpoint, asio::redirect_error(asio::use_awaitable, ec));
             if (ec) {
+                // Counted as a request in count mode, so that a server that is down ends the run.
+                ++sent;
                 ++stats.errors;
                 ++stats.failures["connect: " + ec.message()];
                 stream.close();
@@ -293,7 +299,8 @@ asio::awaitable<void> run_connection(run_state& state, int index) {
             connected = true;
         }
         const auto started = clock_type::now();
-        stream.expires_after(std::chrono::seconds(120));
+        stream.expires_after(std::chrono::duration_cast<clock_type::duration>(
+            std::chrono::duration<double>(opts.timeout_seconds)));
         co_await http::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
         http::response_parser<http::string_body> parser;
         parser.body_limit(boost::none);
