@@ -310,7 +310,14 @@ asio::awaitable<void> run_connection(run_state& state, int index) {
         const auto finished = clock_type::now();
         const bool counted = count_mode ? sent >= warmups : (started >= state.measure_from && finished <= state.stop_at);
         ++sent;
+        // A request of the window that failed or timed out is an error even when it ended after the window:
+        // otherwise a server that stalls looks merely idle.
+        const bool failed_in_window = !count_mode && started >= state.measure_from && started < state.stop_at;
         if (ec) {
+            if (!counted && failed_in_window) {
+                ++stats.errors;
+                ++stats.failures[ec.message()];
+            }
             if (counted) {
                 ++stats.errors;
                 ++stats.failures[ec.message()];
