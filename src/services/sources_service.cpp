@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "security/network_policy.hpp"
 #include "security/seal.hpp"
 #include "security/uuid.hpp"
 
@@ -14,6 +15,31 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view checked_status = "Completed";
+
+// Where a source points is part of its config. A host string the network guard refuses (a legacy numeric form
+// such as 127.1 or 2130706433) and an address it refuses at connect time (cloud metadata, link-local, MetaHog's
+// own port, an operator's deny list) are answered like any other bad field: 400 naming job_inputs.host. The
+// driver itself reports the latter as `forbidden`, which the API would otherwise send as a 403 role refusal.
+result<void> check_host_setting(const drivers::source_config& config) {
+    const json::value* host = config.settings.if_contains("host");
+    if (host == nullptr || !host->is_string()) {
+        return {};
+    }
+    if (auto checked = security::network_policy::check_host(std::string_view(host->as_string())); !checked) {
+        error refused = std::move(checked).error();
+        refused.field = "job_inputs.host";
+        return refused;
+    }
+    return {};
+}
+
+error as_host_error(error failure) {
+    if (failure.code == error_code::forbidden) {
+        failure.code = error_code::invalid_input;
+        failure.field = "job_inputs.host";
+    }
+    return failure;
+}
 
 error source_not_found() {
     return make_error(error_code::not_found, "source not found");
@@ -110,7 +136,7 @@ boost::asio::awaitable<result<std::string>> sources_service::create(std::int64_t
     }
     auto& [engine, config] = *engine_and_config;
     if (auto connected = co_await engine->check_connection(config, connect_timeout_); !connected) {
-        co_return std::move(connected).error();
+        co_return as_host_error(std::move(connected).error());
     }
 
     store::source_record record;
@@ -136,7 +162,11 @@ boost::asio::awaitable<result<void>> sources_service::check(const json::object& 
         co_return std::move(engine_and_config).error();
     }
     auto& [engine, config] = *engine_and_config;
-    co_return co_await engine->check_connection(config, connect_timeout_);
+    auto connected = co_await engine->check_connection(config, connect_timeout_);
+    if (!connected) {
+        co_return as_host_error(std::move(connected).error());
+    }
+    co_return connected;
 }
 
 result<std::pair<drivers::driver*, drivers::source_config>> sources_service::config_from_body(
@@ -153,6 +183,9 @@ result<std::pair<drivers::driver*, drivers::source_config>> sources_service::con
     auto config = (*engine)->parse_config(*inputs);
     if (!config) {
         return std::move(config).error();
+    }
+    if (auto host = check_host_setting(*config); !host) {
+        return std::move(host).error();
     }
     return std::make_pair(*engine, std::move(*config));
 }
@@ -233,8 +266,11 @@ boost::asio::awaitable<result<source_view>> sources_service::update(std::int64_t
         if (!merged) {
             co_return std::move(merged).error();
         }
+        if (auto host = check_host_setting(*merged); !host) {
+            co_return std::move(host).error();
+        }
         if (auto connected = co_await engine->check_connection(*merged, connect_timeout_); !connected) {
-            co_return std::move(connected).error();
+            co_return as_host_error(std::move(connected).error());
         }
         record.settings_json = json::serialize(merged->settings);
         record.sealed_secrets = security::seal(key_, json::serialize(merged->secrets), record.id);
