@@ -10,5 +10,5 @@ target_link_libraries(attack_suite PRIVATE metahog_test_support Boost::json Post
 add_dependencies(attack_suite metahog)
 add_test(NAME attack_suite COMMAND attack_suite)
 set_tests_properties(attack_suite PROPERTIES
-  LABELS pg FIXTURES_REQUIRED pg TIMEOUT 300 SKIP_RETURN_CODE 77
+  LABELS pg FIXTURES_REQUIRED pg TIMEOUT 900 SKIP_RETURN_CODE 77
   ENVIRONMENT "METAHOG_SOURCE_DIR=${PROJECT_SOURCE_DIR};METAHOG_BINARY_DIR=${PROJECT_BINARY_DIR};METAHOG_TEST_PG_DIR=${METAHOG_TEST_PG_DIR}")

@@ -544,11 +544,6 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
     if (auto synced = co_await read_sync(run.connection()); !synced) {
         co_return run.abandon(std::move(synced).error());
     }
-    // After our own stop the FETCH (or CLOSE) failed, so CLOSE cannot prove the transaction survived; the drained
-    // pipeline's transaction status can (open, or aborted by the cancel).
-    const auto status_after_close = PQtransactionStatus(run.native());
-    const bool stopped_inside_transaction =
-        stopped_by_us && (status_after_close == PQTRANS_INTRANS || status_after_close == PQTRANS_INERROR);
     auto rolled_back = co_await read_command(run.connection());
     if (!rolled_back) {
         co_return run.abandon(std::move(rolled_back).error());
@@ -559,8 +554,9 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
     // CLOSE succeeding proves the transaction survived the statement; after a failure it is skipped or
     // refused (the transaction is aborted, which is also fine: ROLLBACK ends it).
     const bool failed_before_close = statement_failure.has_value() || run.setup_failure().has_value();
-    const bool transaction_proven =
-        failed_before_close || stopped_inside_transaction || is_ok(closed->get(), PGRES_COMMAND_OK);
+    // After our own stop the FETCH (or CLOSE) failed: like any failed statement, a cursor's query cannot have
+    // ended the transaction, and ROLLBACK must still succeed below.
+    const bool transaction_proven = failed_before_close || stopped_by_us || is_ok(closed->get(), PGRES_COMMAND_OK);
     co_await wait_cancel_quiescent(run.scope());
     auto finished = run.finish_pipeline(transaction_proven && is_ok(rolled_back->get(), PGRES_COMMAND_OK));
 
