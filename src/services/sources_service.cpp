@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "security/network_policy.hpp"
 #include "security/seal.hpp"
 #include "services/key_rotation.hpp"
 #include "security/uuid.hpp"
@@ -18,6 +19,31 @@ namespace json = boost::json;
 constexpr std::string_view checked_status = "Completed";
 // A grant list longer than any team: refused before it reaches the store.
 constexpr std::size_t max_grants = 10000;
+
+// Where a source points is part of its config. A host string the network guard refuses (a legacy numeric form
+// such as 127.1 or 2130706433) and an address it refuses at connect time (cloud metadata, link-local, MetaHog's
+// own port, an operator's deny list) are answered like any other bad field: 400 naming job_inputs.host. The
+// driver itself reports the latter as `forbidden`, which the API would otherwise send as a 403 role refusal.
+result<void> check_host_setting(const drivers::source_config& config) {
+    const json::value* host = config.settings.if_contains("host");
+    if (host == nullptr || !host->is_string()) {
+        return {};
+    }
+    if (auto checked = security::network_policy::check_host(std::string_view(host->as_string())); !checked) {
+        error refused = std::move(checked).error();
+        refused.field = "job_inputs.host";
+        return refused;
+    }
+    return {};
+}
+
+error as_host_error(error failure) {
+    if (failure.code == error_code::forbidden) {
+        failure.code = error_code::invalid_input;
+        failure.field = "job_inputs.host";
+    }
+    return failure;
+}
 
 error source_not_found() {
     return make_error(error_code::not_found, "source not found");
@@ -85,7 +111,10 @@ sources_service::sources_service(store::metadata_store& store, security::secret_
 boost::asio::awaitable<result<drivers::connection_check>> sources_service::check_config(
     drivers::driver& engine, const drivers::source_config& config) {
     auto checked = co_await engine.check_connection(config, connect_timeout_);
-    if (!checked || !policy_.refuse_privilege_warnings || checked->warnings.empty()) {
+    if (!checked) {
+        co_return as_host_error(std::move(checked).error());
+    }
+    if (!policy_.refuse_privilege_warnings || checked->warnings.empty()) {
         co_return std::move(checked);
     }
     std::string found;
@@ -187,6 +216,9 @@ result<std::pair<drivers::driver*, drivers::source_config>> sources_service::con
     auto config = (*engine)->parse_config(*inputs);
     if (!config) {
         return std::move(config).error();
+    }
+    if (auto host = check_host_setting(*config); !host) {
+        return std::move(host).error();
     }
     return std::make_pair(*engine, std::move(*config));
 }
@@ -308,6 +340,9 @@ boost::asio::awaitable<result<source_view>> sources_service::update(const source
         auto merged = engine->merge_config(*current, *inputs);
         if (!merged) {
             co_return std::move(merged).error();
+        }
+        if (auto host = check_host_setting(*merged); !host) {
+            co_return std::move(host).error();
         }
         auto checked = co_await check_config(*engine, *merged);
         if (!checked) {

@@ -498,6 +498,7 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
     std::vector<raw_value> values;
     bool sink_open = true;
     bool columns_delivered = false;
+    bool stopped_by_us = false;
     std::size_t fetched = 0;
     while (true) {
         auto next = co_await next_result(run.connection());
@@ -522,11 +523,20 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
             if (renderer) {
                 if (sink_open) {
                     (void)deliver_rows(rows, *renderer, values, sink, sink_open);
+                    if (!sink_open && !stopped_by_us && cancels_ != nullptr) {
+                        // The response is full (byte cap): the rest of the FETCH (up to max_rows rows of any
+                        // width) would only be read and dropped until the statement timeout. Stop it, and wait
+                        // until the request is with the server so that it cannot reach a later command.
+                        auto stopper = std::make_shared<pg_query_control>();
+                        (void)stopper->attach(pg_cancel_ptr(PQgetCancel(run.native())), 0);
+                        (void)co_await cancels_->send_cancel(stopper);
+                        stopped_by_us = true;
+                    }
                 }
             } else if (PQntuples(rows) > 0) {
                 held.push_back(std::move(*next));
             }
-        } else if (result_failed(rows) && !statement_failure && !run.setup_failure()) {
+        } else if (result_failed(rows) && !statement_failure && !run.setup_failure() && !stopped_by_us) {
             statement_failure = error_from_result(rows, cursor_prefix.size(), run.scope().cancel_requested());
         }
     }
@@ -550,7 +560,9 @@ asio::awaitable<result<execution_summary>> query_executor::execute(pool_lease& l
     // CLOSE succeeding proves the transaction survived the statement; after a failure it is skipped or
     // refused (the transaction is aborted, which is also fine: ROLLBACK ends it).
     const bool failed_before_close = statement_failure.has_value() || run.setup_failure().has_value();
-    const bool transaction_proven = failed_before_close || is_ok(closed->get(), PGRES_COMMAND_OK);
+    // After our own stop the FETCH (or CLOSE) failed: like any failed statement, a cursor's query cannot have
+    // ended the transaction, and ROLLBACK must still succeed below.
+    const bool transaction_proven = failed_before_close || stopped_by_us || is_ok(closed->get(), PGRES_COMMAND_OK);
     co_await wait_cancel_quiescent(run.scope());
     auto finished = run.finish_pipeline(transaction_proven && is_ok(rolled_back->get(), PGRES_COMMAND_OK));
 
