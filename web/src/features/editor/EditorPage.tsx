@@ -287,6 +287,8 @@ export function EditorPage({ team_id }: { team_id: TeamId }) {
                         on_cancel={() => workbench.cancel(active.id)}
                         on_rerun_with_limit={rerun_with_limit}
                         on_analyze={() => run && workbench.run(active.id, run.sql, run.offset, undefined, "analyze")}
+                        chart_settings={active.chart}
+                        on_chart_settings={(chart) => workbench.update_tab(active.id, { chart })}
                     />
                 </div>
             </div>

@@ -7,6 +7,7 @@ import { format_count, format_duration } from "../../lib/format";
 import type { Dialect } from "../editor/dialect";
 import type { QueryRun } from "../editor/query_run";
 import { ChartView } from "./ChartView";
+import type { ChartSettings } from "./chart_model";
 import { ExportButtons } from "./ExportButtons";
 import { MessagesView } from "./MessagesView";
 import { PlanView } from "./PlanView";
@@ -23,6 +24,8 @@ interface ResultPaneProps {
     on_cancel(): void;
     on_rerun_with_limit(max_rows: number): void;
     on_analyze(): void;
+    chart_settings: ChartSettings | null;
+    on_chart_settings(settings: ChartSettings): void;
 }
 
 function Elapsed({ since }: { since: number }) {
@@ -34,7 +37,7 @@ function Elapsed({ since }: { since: number }) {
     return <span className="mono">{((now - since) / 1000).toFixed(1)} s</span>;
 }
 
-export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_cancel, on_rerun_with_limit, on_analyze }: ResultPaneProps) {
+export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_cancel, on_rerun_with_limit, on_analyze, chart_settings, on_chart_settings }: ResultPaneProps) {
     const [view, set_view] = useState<View>("results");
     const [filter, set_filter] = useState("");
     const deferred_filter = useDeferredValue(filter);
@@ -97,7 +100,7 @@ export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_can
             </div>
         );
     } else if (view === "chart" && result && result.rows.length > 0) {
-        body = <ChartView result={result} dialect={dialect} />;
+        body = <ChartView result={result} dialect={dialect} settings={chart_settings} on_change={on_chart_settings} />;
     } else if (!run) {
         body = (
             <div className="result-empty">
