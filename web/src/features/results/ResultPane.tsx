@@ -15,6 +15,13 @@ import { ResultGrid } from "./ResultGrid";
 
 type View = "results" | "chart" | "plan" | "messages";
 
+const views: ReadonlyArray<{ view: View; label: string }> = [
+    { view: "results", label: "Results" },
+    { view: "chart", label: "Chart" },
+    { view: "plan", label: "Plan" },
+    { view: "messages", label: "Messages" },
+];
+
 interface ResultPaneProps {
     run: QueryRun | undefined;
     team_id: TeamId;
@@ -60,6 +67,19 @@ export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_can
     useEffect(() => {
         set_filter("");
     }, [run?.run_id]);
+
+    // The ARIA tabs pattern: one Tab stop, arrow keys move between the views and show them.
+    const on_views_key = (event: React.KeyboardEvent<HTMLDivElement>) => {
+        const index = views.findIndex((option) => option.view === view);
+        const targets: Record<string, number> = { ArrowRight: index + 1, ArrowLeft: index - 1 + views.length, Home: 0, End: views.length - 1 };
+        if (!(event.key in targets)) {
+            return;
+        }
+        event.preventDefault();
+        const next = views[targets[event.key] % views.length].view;
+        set_view(next);
+        event.currentTarget.querySelector<HTMLElement>(`[data-view="${next}"]`)?.focus();
+    };
 
     const result = run?.status === "success" ? run.result : undefined;
     const next_limit = run ? Math.min(100_000, run.max_rows * 10) : 0;
@@ -183,19 +203,23 @@ export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_can
     return (
         <section className="result-pane" aria-label="Query output" data-run-id={run?.run_id ?? ""} data-run-status={run?.status ?? "none"}>
             <div className="result-head">
-                <div className="segmented" role="tablist" aria-label="Output view">
-                    <button type="button" role="tab" aria-selected={view === "results"} onClick={() => set_view("results")}>
-                        Results
-                    </button>
-                    <button type="button" role="tab" aria-selected={view === "chart"} onClick={() => set_view("chart")}>
-                        Chart
-                    </button>
-                    <button type="button" role="tab" aria-selected={view === "plan"} onClick={() => set_view("plan")}>
-                        Plan
-                    </button>
-                    <button type="button" role="tab" aria-selected={view === "messages"} onClick={() => set_view("messages")}>
-                        Messages{run?.status === "error" ? " •" : ""}
-                    </button>
+                <div className="segmented" role="tablist" aria-label="Output view" onKeyDown={on_views_key}>
+                    {views.map((option) => (
+                        <button
+                            key={option.view}
+                            type="button"
+                            role="tab"
+                            id={`output-tab-${option.view}`}
+                            data-view={option.view}
+                            aria-selected={view === option.view}
+                            aria-controls="output-panel"
+                            tabIndex={view === option.view ? 0 : -1}
+                            onClick={() => set_view(option.view)}
+                        >
+                            {option.label}
+                            {option.view === "messages" && run?.status === "error" ? " •" : ""}
+                        </button>
+                    ))}
                 </div>
                 {summary}
                 <span className="spacer" />
@@ -210,11 +234,13 @@ export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_can
                         style={{ width: 180 }}
                     />
                 )}
-                {run && run.status !== "running" && run.sql && run.mode === "query" && (
+                {run && run.status !== "running" && run.status !== "error" && run.sql && run.mode === "query" && (
                     <ExportButtons team_id={team_id} source_id={run.source_id} sql={run.sql} file_stem={file_stem} />
                 )}
             </div>
-            <div className="result-body">{body}</div>
+            <div className="result-body" role="tabpanel" id="output-panel" aria-labelledby={`output-tab-${view}`}>
+                {body}
+            </div>
         </section>
     );
 }
