@@ -287,6 +287,7 @@ export function EditorPage({ team_id }: { team_id: TeamId }) {
                         }}
                     />
                     <ResultPane
+                        key={active.id}
                         run={run}
                         team_id={team_id}
                         dialect={dialect}
@@ -297,6 +298,8 @@ export function EditorPage({ team_id }: { team_id: TeamId }) {
                         on_analyze={() => run && workbench.run(active.id, run.sql, run.offset, undefined, "analyze")}
                         chart_settings={active.chart}
                         on_chart_settings={(chart) => workbench.update_tab(active.id, { chart })}
+                        chart_shown={active.chart_shown}
+                        on_chart_shown={(chart_shown) => workbench.update_tab(active.id, { chart_shown })}
                     />
                 </div>
             </div>

@@ -18,6 +18,8 @@ export interface Tab {
     named: boolean;
     /** The chart builder's settings for this tab's results; null until the user changes one. */
     chart: ChartSettings | null;
+    /** The output pane shows the chart rather than the grid for this tab's results. */
+    chart_shown: boolean;
 }
 
 interface SavedTabs {
@@ -62,6 +64,7 @@ function blank_tab(counter: number, init: NewTab = {}): Tab {
         max_rows: default_max_rows,
         named: init.title !== undefined,
         chart: null,
+        chart_shown: false,
     };
 }
 

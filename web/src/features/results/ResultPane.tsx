@@ -33,6 +33,9 @@ interface ResultPaneProps {
     on_analyze(): void;
     chart_settings: ChartSettings | null;
     on_chart_settings(settings: ChartSettings): void;
+    /** Whether this tab last showed its results as a chart. */
+    chart_shown: boolean;
+    on_chart_shown(shown: boolean): void;
 }
 
 function Elapsed({ since }: { since: number }) {
@@ -44,8 +47,17 @@ function Elapsed({ since }: { since: number }) {
     return <span className="mono">{((now - since) / 1000).toFixed(1)} s</span>;
 }
 
-export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_cancel, on_rerun_with_limit, on_analyze, chart_settings, on_chart_settings }: ResultPaneProps) {
-    const [view, set_view] = useState<View>("results");
+export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_cancel, on_rerun_with_limit, on_analyze, chart_settings, on_chart_settings, chart_shown, on_chart_shown }: ResultPaneProps) {
+    const [view, set_view_state] = useState<View>(chart_shown ? "chart" : "results");
+    // Results and Chart are the tab's choice, remembered with it; Plan and Messages follow the run.
+    const set_view = (next: View | ((current: View) => View)) =>
+        set_view_state((current) => {
+            const value = typeof next === "function" ? next(current) : next;
+            if ((value === "chart") !== (current === "chart") && (value === "chart" || value === "results")) {
+                queueMicrotask(() => on_chart_shown(value === "chart"));
+            }
+            return value;
+        });
     const [filter, set_filter] = useState("");
     const deferred_filter = useDeferredValue(filter);
 
