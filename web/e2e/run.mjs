@@ -59,7 +59,9 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true, colorScheme: "light" });
 await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
-const page = await context.newPage();
+// `page` is the window the current step drives; the keyboard walkthrough swaps in a window of its own.
+let page = await context.newPage();
+const main_page = page;
 page.setDefaultTimeout(15_000);
 
 // Chromium reports every 4xx answer as a console error ("Failed to load resource"); those are expected where a
@@ -187,6 +189,7 @@ await step("test-connection-shows-database-reason", async () => {
     if (text.includes("certainly-not-the-password")) {
         throw new Error("the password was echoed in the error");
     }
+    await shot("test-connection-error");
     await page.locator('input[name="password"]').fill(real);
 });
 
@@ -341,6 +344,73 @@ for (const example of examples) {
     });
 }
 
+/** True once Chart.js has painted: enough non-transparent pixels on the chart's canvas. */
+async function chart_painted() {
+    await page.waitForFunction(() => {
+        const canvas = document.querySelector('[data-testid="chart"] canvas');
+        if (!canvas || canvas.width === 0 || canvas.height === 0) {
+            return false;
+        }
+        const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        let painted = 0;
+        for (let index = 3; index < pixels.length; index += 4 * 7) {
+            if (pixels[index] > 0) {
+                painted += 1;
+            }
+        }
+        return painted > 400;
+    }, undefined, { timeout: 10_000 });
+}
+
+const rentals_sql =
+    "-- Rentals per month per store\nSELECT date_trunc('month', r.rental_date)::date AS month, 'Store ' || i.store_id AS store, count(*) AS rentals\nFROM rental r\nJOIN inventory i ON i.inventory_id = r.inventory_id\nGROUP BY 1, 2\nORDER BY 1, 2;";
+
+await step("chart-multi-series", async () => {
+    await page.getByRole("button", { name: "New tab" }).click();
+    state.chart_tab = (await page.locator('.tab [role="tab"][aria-selected="true"]').textContent()).trim();
+    await set_sql(rentals_sql);
+    await run_and_wait();
+    expect_equal(await headers(), ["month", "store", "rentals"], "columns");
+    await page.getByRole("tab", { name: "Chart" }).click();
+    // The defaults split the rows into one series per store, by month.
+    const chart = page.locator('[data-testid="chart"]');
+    await chart.waitFor();
+    expect_equal(await chart.getAttribute("data-series-count"), "2", "series (one per store)");
+    expect_equal(await page.getByLabel("X axis column").inputValue(), "month", "X column");
+    expect_equal(await page.getByLabel("Split into series by column").inputValue(), "store", "series column");
+    await chart_painted();
+    await shot("chart-lines-per-store");
+    await page.getByLabel("Chart type").selectOption("bar");
+    await page.getByLabel("Stacked").check();
+    await page.waitForFunction(() => document.querySelector('[data-testid="chart"]')?.getAttribute("data-chart-kind") === "bar");
+    await chart_painted();
+    const label = await chart.locator("canvas").getAttribute("aria-label");
+    if (!/Store 1, Store 2/.test(label)) {
+        throw new Error(`chart description: ${label}`);
+    }
+});
+
+await step("chart-settings-per-tab-and-empty-state", async () => {
+    // Another tab has its own (default) chart; coming back restores this tab's stacked bars.
+    await page.getByRole("button", { name: "New tab" }).click();
+    await set_sql("SELECT title, rating FROM film ORDER BY film_id LIMIT 3");
+    await run_and_wait();
+    await page.getByRole("tab", { name: "Chart" }).click();
+    await page.locator('[data-testid="chart-empty"]').getByText("Nothing to chart").waitFor();
+    await shot("chart-nothing-to-chart");
+    await page.getByRole("button", { name: "Close Query", exact: false }).last().click();
+    await page.locator(".tab-title", { hasText: new RegExp(`^${state.chart_tab}$`) }).click();
+    await page.getByRole("tab", { name: "Chart" }).click();
+    await page.locator('[data-testid="chart"][data-chart-kind="bar"]').waitFor();
+    if (!(await page.getByLabel("Stacked").isChecked())) {
+        throw new Error("the tab's stacked setting was not remembered");
+    }
+    await chart_painted();
+    // The steps after this one write into the active tab: give them their own.
+    await shot("chart-stacked-bars-restored");
+    await page.getByRole("button", { name: "New tab" }).click();
+});
+
 await step("exact-numbers-null-and-empty", async () => {
     await set_sql("SELECT 9007199254740993::bigint AS big, 12345678901234567890.120::numeric AS exact, NULL::text AS nothing, ''::text AS empty, '{\"a\": [1, 2]}'::jsonb AS doc, ARRAY[1,2,3] AS arr");
     await run_and_wait();
@@ -458,6 +528,15 @@ await step("dark-theme", async () => {
     await page.locator(".grid-row").first().click();
 });
 
+await step("chart-dark-theme", async () => {
+    await page.locator(".tab-title", { hasText: new RegExp(`^${state.chart_tab}$`) }).click();
+    await page.getByRole("tab", { name: "Chart" }).click();
+    await page.locator('[data-testid="chart"][data-chart-kind="bar"]').waitFor();
+    await chart_painted();
+    await page.getByLabel("Chart type").selectOption("area");
+    await chart_painted();
+});
+
 await step("editor-loads-fast", async () => {
     const started = Date.now();
     await page.goto(`${base}/sql`);
@@ -469,6 +548,340 @@ await step("editor-loads-fast", async () => {
     }
     await page.getByRole("button", { name: "Switch to light theme" }).click();
 });
+
+// ---- Keyboard-only walkthrough: a second browser window that is never clicked. Every element that takes focus
+// must show a focus indicator; every control must be reachable with Tab; dialogs trap and restore focus.
+const kb_context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: "light" });
+await kb_context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+const kb = await kb_context.newPage();
+kb.setDefaultTimeout(15_000);
+kb.on("console", (message) => {
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
+        console_errors.push(`keyboard window: ${message.text()}`);
+    }
+});
+kb.on("pageerror", (error) => console_errors.push(`keyboard window uncaught: ${error.message}`));
+const focus_problems = [];
+const reached = new Set();
+
+/** Describes the focused element and whether it shows a focus indicator (outline or ring) right now. */
+async function focus_state() {
+    return kb.evaluate(() => {
+        const element = document.activeElement;
+        if (!element || element === document.body || element === document.documentElement) {
+            return { name: "(page)", visible: false, body: true };
+        }
+        const label =
+            element.getAttribute("aria-label") ||
+            element.getAttribute("data-testid") ||
+            (element.labels && element.labels[0]?.textContent?.trim()) ||
+            element.textContent?.trim().slice(0, 40) ||
+            element.getAttribute("placeholder") ||
+            "";
+        const name = `${element.tagName.toLowerCase()}${element.getAttribute("role") ? `[role=${element.getAttribute("role")}]` : ""} "${label}"`;
+        // CodeMirror focuses its content element; the editor around it carries the ring.
+        const editor = element.classList.contains("cm-content") ? element.closest(".cm-editor") : null;
+        const target = editor ?? element;
+        const style = getComputedStyle(target);
+        const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 1 && !/rgba\(0, 0, 0, 0\)|transparent/.test(style.outlineColor);
+        const ring = style.boxShadow !== "none" && style.boxShadow !== "";
+        const rect = target.getBoundingClientRect();
+        const on_screen = rect.width > 0 && rect.height > 0 && rect.bottom > 0 && rect.right > 0 && rect.top < innerHeight && rect.left < innerWidth;
+        const matches = editor !== null || element.matches(":focus-visible");
+        element.setAttribute("data-kbd-reached", "1");
+        return { name, visible: (outline || ring) && on_screen && matches, body: false };
+    });
+}
+
+async function press(key) {
+    await kb.keyboard.press(key);
+    const state_now = await focus_state();
+    if (!state_now.body) {
+        reached.add(state_now.name);
+        if (!state_now.visible) {
+            focus_problems.push(`${key} → ${state_now.name} has no visible focus indicator`);
+        }
+    }
+    return state_now;
+}
+
+/** Presses Tab (or Shift+Tab) until the focused element matches `selector`. */
+async function tab_to(selector, { back = false, max = 60 } = {}) {
+    for (let count = 0; count < max; count += 1) {
+        await press(back ? "Shift+Tab" : "Tab");
+        if (await kb.evaluate((wanted) => document.activeElement?.matches(wanted) ?? false, selector)) {
+            return;
+        }
+    }
+    throw new Error(`${max} × ${back ? "Shift+Tab" : "Tab"} never reached ${selector}`);
+}
+
+function no_focus_problems() {
+    if (focus_problems.length > 0) {
+        const list = focus_problems.splice(0);
+        throw new Error(`focus not visible:\n${[...new Set(list)].join("\n")}`);
+    }
+}
+
+async function active_cell_text() {
+    return kb.evaluate(() => {
+        const grid = document.querySelector('[data-testid="result-grid"]');
+        const id = grid?.getAttribute("aria-activedescendant");
+        return id ? document.getElementById(id)?.textContent ?? null : null;
+    });
+}
+
+const kbd = (name, body) =>
+    step(`keyboard-${name}`, async () => {
+        const previous = page;
+        page = kb;
+        try {
+            await body();
+            no_focus_problems();
+        } finally {
+            page = previous;
+        }
+    });
+
+await kbd("sign-in", async () => {
+    // A second source, so that picking one in the selector is a real choice.
+    await main_page.evaluate(async (pg) => {
+        const me = await (await fetch("/api/auth/me")).json();
+        await fetch("/api/projects/@current/external_data_sources/", {
+            method: "POST",
+            headers: { "Content-Type": "application/json", "X-CSRF-Token": me.csrf_token },
+            body: JSON.stringify({ source_type: "Postgres", prefix: "kbd_second", job_inputs: { connection_string: pg } }),
+        });
+    }, pg_url).catch(() => undefined);
+    await kb.goto(`${base}/sql`);
+    await kb.getByRole("heading", { name: "Sign in" }).waitFor();
+    const first = await focus_state();
+    if (!first.name.includes("input")) {
+        throw new Error(`the sign-in page did not focus the e-mail field: ${first.name}`);
+    }
+    await kb.keyboard.type(email);
+    await press("Tab");
+    await kb.keyboard.type(password);
+    await kb.keyboard.press("Enter");
+    await kb.locator(".cm-editor").waitFor();
+    await kb.getByRole("button", { name: "Sign out" }).waitFor();
+});
+
+await kbd("skip-link-and-database-selector", async () => {
+    const skip = await press("Tab");
+    if (!skip.name.includes("Skip to main content")) {
+        throw new Error(`first Tab stop is ${skip.name}, not the skip link`);
+    }
+    await tab_to('[data-testid="database-selector"]');
+    const select = kb.locator('[data-testid="database-selector"]');
+    await kb.waitForFunction(() => document.querySelectorAll('[data-testid="database-selector"] option').length >= 2);
+    const options = await select.locator("option").allTextContents();
+    const target = options.findIndex((text) => text.startsWith(state.source_name));
+    // Arrow keys move through the options; first away from the source we want if it is already chosen.
+    let current = await select.evaluate((element) => element.selectedIndex);
+    if (current === target) {
+        await press(target === 0 ? "ArrowDown" : "ArrowUp");
+        current = await select.evaluate((element) => element.selectedIndex);
+        if (current === target) {
+            throw new Error("arrow keys did not change the database");
+        }
+    }
+    while (current !== target) {
+        await press(current < target ? "ArrowDown" : "ArrowUp");
+        current = await select.evaluate((element) => element.selectedIndex);
+    }
+    await kb.waitForFunction((name) => document.querySelector(".sidebar-head h2")?.textContent === name, state.source_name);
+    await kb.getByRole("treeitem").first().waitFor({ timeout: 20_000 });
+});
+
+await kbd("type-and-run", async () => {
+    await tab_to(".cm-content");
+    await kb.keyboard.type("SELECT title, length FROM film ORDER BY film_id LIMIT 5", { delay: 15 });
+    await kb.keyboard.press("Escape");
+    await kb.waitForFunction(() => document.querySelector(".cm-content")?.innerText.includes("LIMIT 5"));
+    const before = await kb.locator(".result-pane").getAttribute("data-run-id");
+    await kb.keyboard.press(`${mod}+Enter`);
+    await kb.waitForFunction(
+        (previous) => {
+            const element = document.querySelector(".result-pane");
+            return element && element.getAttribute("data-run-id") !== previous && element.getAttribute("data-run-status") === "success";
+        },
+        before,
+        { timeout: 30_000 },
+    );
+    await kb.locator(".grid-row").first().waitFor();
+});
+
+await kbd("grid-cells-and-copy", async () => {
+    await tab_to('[data-testid="result-grid"]');
+    expect_equal(await active_cell_text(), "ACADEMY DINOSAUR", "first cell on focus");
+    await press("ArrowRight");
+    expect_equal(await active_cell_text(), "86", "→");
+    await press("ArrowDown");
+    expect_equal(await active_cell_text(), "48", "↓");
+    await press("ArrowLeft");
+    expect_equal(await active_cell_text(), "ACE GOLDFINGER", "←");
+    await kb.keyboard.press(`${mod}+c`);
+    await kb.getByText("Value copied").waitFor();
+    expect_equal(await kb.evaluate(() => navigator.clipboard.readText()), "ACE GOLDFINGER", "clipboard");
+    await press("Enter");
+    await kb.getByRole("complementary", { name: "Value detail" }).waitFor();
+    await shot("keyboard-value-detail");
+    await press("Escape");
+    await kb.getByRole("complementary", { name: "Value detail" }).waitFor({ state: "detached" });
+    const still = await focus_state();
+    if (!still.name.includes("result-grid") && !still.name.includes("Query results")) {
+        throw new Error(`Escape moved focus out of the grid: ${still.name}`);
+    }
+});
+
+await kbd("schema-filter-and-insert", async () => {
+    await tab_to('input[aria-label="Filter tables and columns"]', { back: true });
+    await kb.keyboard.type("film_act");
+    await press("ArrowDown");
+    const tree = await focus_state();
+    if (!tree.name.includes("tree")) {
+        throw new Error(`↓ from the filter went to ${tree.name}`);
+    }
+    const active_row = () => kb.evaluate(() => document.getElementById(document.activeElement.getAttribute("aria-activedescendant") ?? "")?.querySelector(".name")?.textContent);
+    for (let count = 0; count < 10 && (await active_row()) !== "film_actor"; count += 1) {
+        await press("ArrowDown");
+    }
+    expect_equal(await active_row(), "film_actor", "active table");
+    await shot("keyboard-schema-tree");
+    await press("Enter");
+    await kb.waitForFunction(() => document.activeElement?.classList.contains("cm-content") && document.activeElement.innerText.includes("film_actor"));
+});
+
+await kbd("dialogs-trap-and-restore-focus", async () => {
+    // The shortcuts dialog, from the toolbar just before the editor.
+    await tab_to('button[aria-label="Keyboard shortcuts"]', { back: true });
+    await press("Enter");
+    const dialog = kb.getByRole("dialog", { name: "Keyboard shortcuts" });
+    await dialog.waitFor();
+    for (let count = 0; count < 4; count += 1) {
+        await press(count % 2 ? "Shift+Tab" : "Tab");
+        if (!(await kb.evaluate(() => document.activeElement?.closest("dialog[open]") !== null))) {
+            throw new Error("Tab left the open dialog");
+        }
+    }
+    await shot("keyboard-shortcuts-dialog");
+    await press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    expect_equal(await kb.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Keyboard shortcuts", "focus restored to the opener");
+
+    // The add-database form on the Databases page: starts on its first field, Tab wraps inside it.
+    await tab_to('a[href="/sources"]', { back: true });
+    await press("Enter");
+    await kb.getByRole("heading", { name: "Databases" }).waitFor();
+    await tab_to('button.btn-primary');
+    await press("Enter");
+    const form = kb.getByRole("dialog", { name: "Add a Postgres database" });
+    await form.waitFor();
+    expect_equal(await kb.evaluate(() => document.activeElement?.id), "connection-string", "first field focused");
+    const seen = new Set();
+    for (let count = 0; count < 16; count += 1) {
+        const now = await press("Tab");
+        seen.add(now.name);
+        if (!(await kb.evaluate(() => document.activeElement?.closest("dialog[open]") !== null))) {
+            throw new Error(`Tab left the open dialog for ${now.name}`);
+        }
+    }
+    if (!(await kb.evaluate(() => document.activeElement?.closest("dialog[open]") !== null))) {
+        throw new Error("Shift+Tab left the dialog");
+    }
+    await shot("keyboard-source-dialog");
+    await press("Escape");
+    await form.waitFor({ state: "hidden" });
+    const back = await focus_state();
+    if (!back.name.includes("Add database")) {
+        throw new Error(`focus after Escape: ${back.name}`);
+    }
+    await tab_to('a[href="/sql"]:not(.brand)', { back: true });
+    await press("Enter");
+    await kb.locator(".cm-editor").waitFor();
+});
+
+await kbd("switch-tabs-and-views", async () => {
+    await tab_to('button[aria-label="New tab"]');
+    await press("Enter");
+    await kb.waitForFunction(() => document.querySelectorAll('.tab [role="tab"]').length === 2);
+    await tab_to('[role="tab"][aria-selected="true"][data-tab-id]', { back: true });
+    await press("ArrowLeft");
+    await kb.waitForFunction(() => document.querySelector(".cm-content")?.innerText.includes("film_actor"));
+    const focused_tab = await focus_state();
+    if (!focused_tab.name.includes("Query 1")) {
+        throw new Error(`← focused ${focused_tab.name}`);
+    }
+    await press("ArrowRight");
+    await kb.waitForFunction(() => !document.querySelector(".cm-content")?.innerText.includes("film_actor"));
+    await press("Delete");
+    await kb.waitForFunction(() => document.querySelectorAll('.tab [role="tab"]').length === 1);
+    const after_close = await focus_state();
+    if (!after_close.name.includes("Query 1")) {
+        throw new Error(`focus after closing a tab: ${after_close.name}`);
+    }
+    // Output views: one Tab stop, arrows switch between Results, Chart, Plan and Messages.
+    await tab_to('[role="tablist"][aria-label="Output view"] [aria-selected="true"]');
+    await press("ArrowRight");
+    await kb.locator('[data-testid="chart"]').waitFor();
+    await tab_to('select[aria-label="Chart type"]');
+    await press("ArrowDown");
+    await kb.waitForFunction(() => document.querySelector('[data-testid="chart"]')?.getAttribute("data-chart-kind") === "line");
+    await tab_to('[role="tablist"][aria-label="Output view"] [aria-selected="true"]', { back: true });
+    await press("ArrowLeft");
+    await kb.locator('[data-testid="result-grid"]').waitFor();
+});
+
+await kbd("every-control-reachable", async () => {
+    await kb.evaluate(() => {
+        document.querySelectorAll("[data-kbd-reached]").forEach((element) => element.removeAttribute("data-kbd-reached"));
+        document.activeElement?.blur();
+    });
+    // One full round: Tab until focus comes back to where it started (passing the page's end if need be).
+    await press("Tab");
+    await kb.evaluate(() => document.activeElement?.setAttribute("data-kbd-first", "1"));
+    let round_trip = false;
+    for (let count = 0; count < 200 && !round_trip; count += 1) {
+        await press("Tab");
+        round_trip = await kb.evaluate(() => document.activeElement?.hasAttribute("data-kbd-first") ?? false);
+    }
+    if (!round_trip) {
+        throw new Error("200 Tabs did not come back to the first control: focus is trapped somewhere");
+    }
+    const missed = await kb.evaluate(() => {
+        const candidates = document.querySelectorAll('a[href], button, input, select, textarea, [tabindex], [contenteditable="true"]');
+        return [...candidates]
+            .filter((element) => {
+                if (element.disabled || element.tabIndex < 0 || element.closest("[inert], dialog:not([open])")) {
+                    return false;
+                }
+                const rect = element.getBoundingClientRect();
+                const style = getComputedStyle(element);
+                return rect.width > 0 && rect.height > 0 && style.visibility !== "hidden" && !element.hasAttribute("data-kbd-reached");
+            })
+            .map((element) => `${element.tagName.toLowerCase()} "${element.getAttribute("aria-label") || element.textContent.trim().slice(0, 30)}"`);
+    });
+    if (missed.length > 0) {
+        throw new Error(`never reached with Tab: ${missed.join(", ")}`);
+    }
+    console.log(`     ${reached.size} distinct controls reached from the keyboard`);
+});
+
+await kbd("sign-out", async () => {
+    await tab_to(".topbar-right .btn", { back: true, max: 80 });
+    await press("Enter");
+    await kb.getByRole("heading", { name: "Sign in" }).waitFor();
+    // The second source served its purpose.
+    await main_page.evaluate(async () => {
+        const me = await (await fetch("/api/auth/me")).json();
+        const list = await (await fetch("/api/projects/@current/external_data_sources/")).json();
+        for (const source of list.results.filter((candidate) => candidate.prefix === "kbd_second")) {
+            await fetch(`/api/projects/@current/external_data_sources/${source.id}/`, { method: "DELETE", headers: { "X-CSRF-Token": me.csrf_token } });
+        }
+    });
+});
+await kb_context.close();
 
 await step("delete-source", async () => {
     await page.getByRole("link", { name: "Databases" }).click();

@@ -17,6 +17,7 @@ import { build_completion_schema } from "./completion";
 import { DatabaseSelector } from "./DatabaseSelector";
 import { dialect_for } from "./dialect";
 import { SqlEditor, type SqlEditorHandle } from "./SqlEditor";
+import { ShortcutsDialog } from "./ShortcutsDialog";
 import { TabBar } from "./TabBar";
 import { max_rows_choices, use_workbench } from "./workbench_store";
 import type { RunMode } from "./query_run";
@@ -32,6 +33,7 @@ export function EditorPage({ team_id }: { team_id: TeamId }) {
     const editor = useRef<SqlEditorHandle>(null);
     const consumed_link = useRef<string | null>(null);
     const [editor_height, set_editor_height] = useState<number>(() => read_json(height_key, 260));
+    const [shortcuts_open, set_shortcuts_open] = useState(false);
 
     const { active, runs } = workbench;
     const run = runs[active.id];
@@ -194,7 +196,7 @@ export function EditorPage({ team_id }: { team_id: TeamId }) {
                     on_new={() => workbench.new_tab()}
                     on_rename={(id, title) => workbench.update_tab(id, { title, named: true })}
                 />
-                <div className="toolbar" role="toolbar" aria-label="Query actions">
+                <div className="toolbar" role="group" aria-label="Query actions">
                     <DatabaseSelector
                         sources={sources}
                         loading={sources_loading}
@@ -239,6 +241,9 @@ export function EditorPage({ team_id }: { team_id: TeamId }) {
                     <button type="button" className="btn btn-sm btn-ghost" onClick={share} title="Copy a link that opens this query on this database">
                         <LinkIcon size={14} /> Copy link
                     </button>
+                    <button type="button" className="icon-btn" onClick={() => set_shortcuts_open(true)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts">
+                        <span aria-hidden="true" className="shortcut-glyph">?</span>
+                    </button>
                 </div>
                 {!sources_loading && sources.length === 0 && (
                     <div className="truncated-bar" style={{ background: "var(--accent-soft)", color: "var(--text)" }}>
@@ -266,6 +271,9 @@ export function EditorPage({ team_id }: { team_id: TeamId }) {
                         aria-orientation="horizontal"
                         aria-label="Resize editor"
                         aria-valuenow={editor_height}
+                        aria-valuemin={80}
+                        aria-valuemax={Math.max(80, window.innerHeight - 220)}
+                        title="Drag, or focus and press ↑ ↓, to resize the editor"
                         tabIndex={0}
                         onMouseDown={start_drag}
                         onKeyDown={(event) => {
@@ -279,6 +287,7 @@ export function EditorPage({ team_id }: { team_id: TeamId }) {
                         }}
                     />
                     <ResultPane
+                        key={active.id}
                         run={run}
                         team_id={team_id}
                         dialect={dialect}
@@ -287,9 +296,14 @@ export function EditorPage({ team_id }: { team_id: TeamId }) {
                         on_cancel={() => workbench.cancel(active.id)}
                         on_rerun_with_limit={rerun_with_limit}
                         on_analyze={() => run && workbench.run(active.id, run.sql, run.offset, undefined, "analyze")}
+                        chart_settings={active.chart}
+                        on_chart_settings={(chart) => workbench.update_tab(active.id, { chart })}
+                        chart_shown={active.chart_shown}
+                        on_chart_shown={(chart_shown) => workbench.update_tab(active.id, { chart_shown })}
                     />
                 </div>
             </div>
+            <ShortcutsDialog open={shortcuts_open} on_close={() => set_shortcuts_open(false)} />
         </div>
     );
 }

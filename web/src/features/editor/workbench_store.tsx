@@ -5,6 +5,7 @@ import { cancel_query, execute_query, explain_query } from "../../api/direct_que
 import { ApiError, is_abort } from "../../api/http";
 import type { TeamId } from "../../api/types";
 import { read_json, remove_keys_with_prefix, write_json } from "../../lib/storage";
+import type { ChartSettings } from "../results/chart_model";
 import { query_error_from, restore_run, save_run, type QueryRun, type RunMode, type SavedRun } from "./query_run";
 
 export interface Tab {
@@ -15,6 +16,10 @@ export interface Tab {
     max_rows: number;
     /** The user named the tab; automatic titles no longer replace it. */
     named: boolean;
+    /** The chart builder's settings for this tab's results; null until the user changes one. */
+    chart: ChartSettings | null;
+    /** The output pane shows the chart rather than the grid for this tab's results. */
+    chart_shown: boolean;
 }
 
 interface SavedTabs {
@@ -58,6 +63,8 @@ function blank_tab(counter: number, init: NewTab = {}): Tab {
         source_id: init.source_id ?? null,
         max_rows: default_max_rows,
         named: init.title !== undefined,
+        chart: null,
+        chart_shown: false,
     };
 }
 

@@ -1,5 +1,6 @@
 // The top bar: brand, page links, team switcher (only when the user has several teams), theme and sign out.
 import type { Session, Team } from "../../api/types";
+import { focusable_within } from "../../components/Dialog";
 import { MoonIcon, SunIcon } from "../../components/icons";
 import { on_link_click } from "../../lib/router";
 import { use_theme } from "../../lib/theme";
@@ -12,6 +13,14 @@ interface TopBarProps {
     on_sign_out(): void;
 }
 
+/** Keyboard users jump past the top bar: to the SQL editor when it is shown, else the page's first control. */
+function skip_to_main(event: React.MouseEvent<HTMLAnchorElement>) {
+    event.preventDefault();
+    const main = document.querySelector<HTMLElement>(".main");
+    const target = main?.querySelector<HTMLElement>(".cm-content") ?? (main ? focusable_within(main)[0] : undefined);
+    target?.focus();
+}
+
 export function TopBar({ session, team, pathname, on_switch_team, on_sign_out }: TopBarProps) {
     const [theme, toggle_theme] = use_theme();
     const link = (to: string, label: string, active: boolean) => (
@@ -21,6 +30,9 @@ export function TopBar({ session, team, pathname, on_switch_team, on_sign_out }:
     );
     return (
         <header className="topbar">
+            <a href="#main" className="skip-link" onClick={skip_to_main}>
+                Skip to main content
+            </a>
             <a href="/sql" className="brand" onClick={(event) => on_link_click(event, "/sql")}>
                 <img src="/favicon.svg" alt="" />
                 MetaHog

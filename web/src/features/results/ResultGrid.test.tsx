@@ -63,4 +63,27 @@ describe("ResultGrid", () => {
         expect(cells_of_row(1)[1].textContent).toBe("ACE GOLDFINGER");
         expect(screen.getByText(/1 of 2 rows match/)).toBeTruthy();
     });
+
+    it("is one Tab stop whose active cell moves with the arrow keys (aria-activedescendant)", () => {
+        render(
+            <ToastProvider>
+                <ResultGrid result={parse_query_result(raw)} dialect={postgres_dialect} filter="" />
+            </ToastProvider>,
+        );
+        const grid = screen.getByRole("grid");
+        expect(grid.tabIndex).toBe(0);
+        expect(screen.getAllByRole("gridcell").every((cell) => cell.tabIndex < 0)).toBe(true);
+        fireEvent.focus(grid);
+        const active = () => document.getElementById(grid.getAttribute("aria-activedescendant") ?? "");
+        expect(active()?.textContent).toBe("9007199254740993");
+        fireEvent.keyDown(grid, { key: "ArrowRight" });
+        fireEvent.keyDown(grid, { key: "ArrowDown" });
+        expect(active()?.textContent).toBe("ACE GOLDFINGER");
+        expect(active()?.getAttribute("aria-selected")).toBe("true");
+        fireEvent.keyDown(grid, { key: "End" });
+        expect(active()?.textContent).toBe("");
+        // Tab is left to the browser, so focus leaves the grid instead of walking every column.
+        const tab = fireEvent.keyDown(grid, { key: "Tab" });
+        expect(tab).toBe(true);
+    });
 });

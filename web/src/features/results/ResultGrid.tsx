@@ -1,7 +1,7 @@
 // The virtualised result grid: only visible rows and columns are in the DOM, so 100,000 rows scroll smoothly.
 // Types in headers, NULL apart from empty text, numbers right-aligned and exact, sort by header, resizable
 // columns, a detail panel for long values, copy cell and row from the keyboard.
-import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent as ReactMouseEvent } from "react";
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent as ReactMouseEvent } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { QueryResult } from "../../api/types";
 import { CloseIcon, CopyIcon } from "../../components/icons";
@@ -33,6 +33,8 @@ export function ResultGrid({ result, dialect, filter }: ResultGridProps) {
     const [widths, set_widths] = useState<number[]>(() => initial_widths(result.columns, result.types, result.rows));
     const [selection, set_selection] = useState<Selection | null>(null);
     const [detail_open, set_detail_open] = useState(false);
+    const grid_id = useId().replace(/:/g, "");
+    const cell_id = (row: number, column: number) => `${grid_id}-r${row}-c${column}`;
 
     useEffect(() => {
         set_widths(initial_widths(result.columns, result.types, result.rows));
@@ -178,7 +180,6 @@ export function ResultGrid({ result, dialect, filter }: ResultGridProps) {
             PageUp: () => ({ ...current, row: Math.max(0, current.row - 20) }),
             Home: () => (mod ? { row: 0, column: 0 } : { ...current, column: 0 }),
             End: () => (mod ? { row: last_row, column: last_column } : { ...current, column: last_column }),
-            Tab: () => (event.shiftKey ? { ...current, column: Math.max(0, current.column - 1) } : { ...current, column: Math.min(last_column, current.column + 1) }),
         };
         if (event.key === "s" && !mod && selection) {
             toggle_sort(selection.column);
@@ -200,10 +201,6 @@ export function ResultGrid({ result, dialect, filter }: ResultGridProps) {
         if (!move || order.length === 0) {
             return;
         }
-        // Tab at the grid's edge leaves the grid, so the keyboard is never trapped.
-        if (event.key === "Tab" && ((event.shiftKey && current.column === 0) || (!event.shiftKey && current.column === last_column))) {
-            return;
-        }
         event.preventDefault();
         select(selection ? move() : current);
     };
@@ -221,11 +218,18 @@ export function ResultGrid({ result, dialect, filter }: ResultGridProps) {
                     aria-rowcount={order.length + 1}
                     aria-colcount={result.columns.length}
                     tabIndex={0}
+                    aria-activedescendant={selection && order.length > 0 ? cell_id(selection.row, selection.column) : undefined}
                     onKeyDown={on_key_down}
+                    onFocus={(event) => {
+                        // Keyboard users land on the first cell; a click has already chosen its own.
+                        if (event.target === event.currentTarget && order.length > 0) {
+                            set_selection((current) => current ?? { row: 0, column: 0 });
+                        }
+                    }}
                     data-testid="result-grid"
                 >
                     <div style={{ width: total_width, minWidth: "100%", height: rows_virtual.getTotalSize(), position: "relative" }}>
-                        <div className="grid-header" role="row" style={{ width: total_width }}>
+                        <div className="grid-header" role="row" aria-rowindex={1} style={{ width: total_width }}>
                             <div className="grid-gutter" style={{ width: gutter_width }} aria-hidden="true">
                                 #
                             </div>
@@ -248,7 +252,7 @@ export function ResultGrid({ result, dialect, filter }: ResultGridProps) {
                                                 toggle_sort(index);
                                             }
                                         }}
-                                        tabIndex={-1}
+                                        aria-colindex={index + 1}
                                     >
                                         <span className="col-name">
                                             {result.columns[index]}
@@ -264,8 +268,8 @@ export function ResultGrid({ result, dialect, filter }: ResultGridProps) {
                             {rows_virtual.getVirtualItems().map((item) => {
                                 const row = result.rows[order[item.index]];
                                 return (
-                                    <div key={item.key} className="grid-row" role="row" style={{ transform: `translateY(${item.start}px)`, width: total_width }}>
-                                        <div className="grid-gutter" style={{ width: gutter_width }}>
+                                    <div key={item.key} className="grid-row" role="row" aria-rowindex={item.index + 2} style={{ transform: `translateY(${item.start}px)`, width: total_width }}>
+                                        <div className="grid-gutter" style={{ width: gutter_width }} aria-hidden="true">
                                             {item.index + 1}
                                         </div>
                                         <div style={{ width: first_start - gutter_width, flex: "none" }} />
@@ -290,6 +294,8 @@ export function ResultGrid({ result, dialect, filter }: ResultGridProps) {
                                                 <div
                                                     key={column.index}
                                                     role="gridcell"
+                                                    id={cell_id(item.index, column.index)}
+                                                    aria-colindex={column.index + 1}
                                                     aria-selected={selected}
                                                     className={classes.join(" ")}
                                                     style={{ width: widths[column.index] }}
@@ -318,7 +324,10 @@ export function ResultGrid({ result, dialect, filter }: ResultGridProps) {
                             <button type="button" className="icon-btn" title="Copy value" aria-label="Copy value" onClick={() => copy_cell(selection)}>
                                 <CopyIcon />
                             </button>
-                            <button type="button" className="icon-btn" title="Close (Esc)" aria-label="Close value detail" onClick={() => set_detail_open(false)}>
+                            <button type="button" className="icon-btn" title="Close (Esc)" aria-label="Close value detail" onClick={() => {
+                                set_detail_open(false);
+                                scroller.current?.focus();
+                            }}>
                                 <CloseIcon />
                             </button>
                         </div>
@@ -355,7 +364,7 @@ export function ResultGrid({ result, dialect, filter }: ResultGridProps) {
                         </button>
                     </>
                 ) : (
-                    <span className="faint">Click a cell to select it · double-click or Enter to expand · click a header (or press S) to sort</span>
+                    <span className="faint">Click a cell or use the arrow keys · Enter or double-click expands · click a header (or press S) to sort</span>
                 )}
             </div>
         </div>

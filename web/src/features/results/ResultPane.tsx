@@ -7,12 +7,20 @@ import { format_count, format_duration } from "../../lib/format";
 import type { Dialect } from "../editor/dialect";
 import type { QueryRun } from "../editor/query_run";
 import { ChartView } from "./ChartView";
+import type { ChartSettings } from "./chart_model";
 import { ExportButtons } from "./ExportButtons";
 import { MessagesView } from "./MessagesView";
 import { PlanView } from "./PlanView";
 import { ResultGrid } from "./ResultGrid";
 
 type View = "results" | "chart" | "plan" | "messages";
+
+const views: ReadonlyArray<{ view: View; label: string }> = [
+    { view: "results", label: "Results" },
+    { view: "chart", label: "Chart" },
+    { view: "plan", label: "Plan" },
+    { view: "messages", label: "Messages" },
+];
 
 interface ResultPaneProps {
     run: QueryRun | undefined;
@@ -23,6 +31,11 @@ interface ResultPaneProps {
     on_cancel(): void;
     on_rerun_with_limit(max_rows: number): void;
     on_analyze(): void;
+    chart_settings: ChartSettings | null;
+    on_chart_settings(settings: ChartSettings): void;
+    /** Whether this tab last showed its results as a chart. */
+    chart_shown: boolean;
+    on_chart_shown(shown: boolean): void;
 }
 
 function Elapsed({ since }: { since: number }) {
@@ -34,8 +47,17 @@ function Elapsed({ since }: { since: number }) {
     return <span className="mono">{((now - since) / 1000).toFixed(1)} s</span>;
 }
 
-export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_cancel, on_rerun_with_limit, on_analyze }: ResultPaneProps) {
-    const [view, set_view] = useState<View>("results");
+export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_cancel, on_rerun_with_limit, on_analyze, chart_settings, on_chart_settings, chart_shown, on_chart_shown }: ResultPaneProps) {
+    const [view, set_view_state] = useState<View>(chart_shown ? "chart" : "results");
+    // Results and Chart are the tab's choice, remembered with it; Plan and Messages follow the run.
+    const set_view = (next: View | ((current: View) => View)) =>
+        set_view_state((current) => {
+            const value = typeof next === "function" ? next(current) : next;
+            if ((value === "chart") !== (current === "chart") && (value === "chart" || value === "results")) {
+                queueMicrotask(() => on_chart_shown(value === "chart"));
+            }
+            return value;
+        });
     const [filter, set_filter] = useState("");
     const deferred_filter = useDeferredValue(filter);
 
@@ -57,6 +79,19 @@ export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_can
     useEffect(() => {
         set_filter("");
     }, [run?.run_id]);
+
+    // The ARIA tabs pattern: one Tab stop, arrow keys move between the views and show them.
+    const on_views_key = (event: React.KeyboardEvent<HTMLDivElement>) => {
+        const index = views.findIndex((option) => option.view === view);
+        const targets: Record<string, number> = { ArrowRight: index + 1, ArrowLeft: index - 1 + views.length, Home: 0, End: views.length - 1 };
+        if (!(event.key in targets)) {
+            return;
+        }
+        event.preventDefault();
+        const next = views[targets[event.key] % views.length].view;
+        set_view(next);
+        event.currentTarget.querySelector<HTMLElement>(`[data-view="${next}"]`)?.focus();
+    };
 
     const result = run?.status === "success" ? run.result : undefined;
     const next_limit = run ? Math.min(100_000, run.max_rows * 10) : 0;
@@ -97,7 +132,7 @@ export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_can
             </div>
         );
     } else if (view === "chart" && result && result.rows.length > 0) {
-        body = <ChartView result={result} dialect={dialect} />;
+        body = <ChartView result={result} dialect={dialect} settings={chart_settings} on_change={on_chart_settings} />;
     } else if (!run) {
         body = (
             <div className="result-empty">
@@ -180,19 +215,23 @@ export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_can
     return (
         <section className="result-pane" aria-label="Query output" data-run-id={run?.run_id ?? ""} data-run-status={run?.status ?? "none"}>
             <div className="result-head">
-                <div className="segmented" role="tablist" aria-label="Output view">
-                    <button type="button" role="tab" aria-selected={view === "results"} onClick={() => set_view("results")}>
-                        Results
-                    </button>
-                    <button type="button" role="tab" aria-selected={view === "chart"} onClick={() => set_view("chart")}>
-                        Chart
-                    </button>
-                    <button type="button" role="tab" aria-selected={view === "plan"} onClick={() => set_view("plan")}>
-                        Plan
-                    </button>
-                    <button type="button" role="tab" aria-selected={view === "messages"} onClick={() => set_view("messages")}>
-                        Messages{run?.status === "error" ? " •" : ""}
-                    </button>
+                <div className="segmented" role="tablist" aria-label="Output view" onKeyDown={on_views_key}>
+                    {views.map((option) => (
+                        <button
+                            key={option.view}
+                            type="button"
+                            role="tab"
+                            id={`output-tab-${option.view}`}
+                            data-view={option.view}
+                            aria-selected={view === option.view}
+                            aria-controls="output-panel"
+                            tabIndex={view === option.view ? 0 : -1}
+                            onClick={() => set_view(option.view)}
+                        >
+                            {option.label}
+                            {option.view === "messages" && run?.status === "error" ? " •" : ""}
+                        </button>
+                    ))}
                 </div>
                 {summary}
                 <span className="spacer" />
@@ -207,11 +246,13 @@ export function ResultPane({ run, team_id, dialect, file_stem, on_reveal, on_can
                         style={{ width: 180 }}
                     />
                 )}
-                {run && run.status !== "running" && run.sql && run.mode === "query" && (
+                {run && run.status !== "running" && run.status !== "error" && run.sql && run.mode === "query" && (
                     <ExportButtons team_id={team_id} source_id={run.source_id} sql={run.sql} file_stem={file_stem} />
                 )}
             </div>
-            <div className="result-body">{body}</div>
+            <div className="result-body" role="tabpanel" id="output-panel" aria-labelledby={`output-tab-${view}`}>
+                {body}
+            </div>
         </section>
     );
 }

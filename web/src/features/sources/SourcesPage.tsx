@@ -41,7 +41,7 @@ export function SourcesPage({ team_id }: { team_id: TeamId }) {
         // eslint-disable-next-line react-hooks/exhaustive-deps
     }, []);
 
-    // /sources?new=1 (from the editor's "Add a database…") opens the form directly.
+    // /sources?new=1 (from the editor's "Add a database" button) opens the form directly.
     useEffect(() => {
         if (new URLSearchParams(location.search).get("new") === "1") {
             set_dialog((current) => ({ open: true, editing: null, key: current.key + 1 }));
@@ -152,6 +152,7 @@ export function SourcesPage({ team_id }: { team_id: TeamId }) {
                                         <button
                                             type="button"
                                             className="btn btn-sm btn-ghost"
+                                            aria-label={`Query ${source_name(source)}`}
                                             onClick={() => {
                                                 workbench.new_tab({ source_id: source.id });
                                                 navigate("/sql");
@@ -180,7 +181,7 @@ export function SourcesPage({ team_id }: { team_id: TeamId }) {
                 width={440}
                 footer={
                     <>
-                        <button type="button" className="btn" onClick={() => set_deleting(null)} autoFocus>
+                        <button type="button" className="btn" onClick={() => set_deleting(null)} data-autofocus>
                             Keep it
                         </button>
                         <button type="button" className="btn btn-danger solid" onClick={confirm_delete} disabled={delete_busy}>
