@@ -264,6 +264,7 @@ protected:
             // Nothing is running, so an admitted caller is told so; what matters is that it was admitted.
             {verb::post, "direct_query/cancel", team_role::member, 404,
              fixed("direct_query/cancel", json::object{{"client_query_id", "nothing-runs-under-this-id"}})},
+            {verb::get, "audit_log", team_role::admin, 200, fixed("audit_log/")},
             {verb::get, "members", team_role::admin, 200, fixed("members/")},
             {verb::post, "members", team_role::admin, 201,
              [](api_roles_test_routes& test) {
