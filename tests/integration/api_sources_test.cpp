@@ -275,9 +275,7 @@ TEST_F(api_sources_test, malformed_bodies_are_refused_clearly) {
 
 // Protects: a role that could escape the read-only guard is refused on create, check and PATCH with a stable code,
 // the reason and what to do; nothing is stored or changed.
-// DISABLED: under investigation: in this sequence the create after two refusals hung once (the server awaited
-// a Postgres socket with no backend left); the driver-level refusals are covered by role_gate_test.
-TEST_F(api_sources_test, DISABLED_an_unsafe_role_is_refused_everywhere_with_what_to_do) {
+TEST_F(api_sources_test, an_unsafe_role_is_refused_everywhere_with_what_to_do) {
     test_role superuser("api_su", "SUPERUSER");
     auto inputs = valid_inputs();
     inputs["user"] = superuser.name();
