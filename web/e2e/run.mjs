@@ -631,17 +631,19 @@ async function active_cell_text() {
     });
 }
 
-const kbd = (name, body) =>
-    step(`keyboard-${name}`, async () => {
-        const previous = page;
-        page = kb;
-        try {
+// A keyboard step runs, and is photographed, in the keyboard window.
+const kbd = async (name, body) => {
+    const previous = page;
+    page = kb;
+    try {
+        await step(`keyboard-${name}`, async () => {
             await body();
             no_focus_problems();
-        } finally {
-            page = previous;
-        }
-    });
+        });
+    } finally {
+        page = previous;
+    }
+};
 
 await kbd("sign-in", async () => {
     // A second source, so that picking one in the selector is a real choice.

@@ -93,7 +93,8 @@ export function ChartView({ result, dialect, settings: saved, on_change }: Chart
                         pointRadius: kind === "scatter" ? 3 : many_points ? 0 : 2.5,
                         pointHoverRadius: 5,
                         fill: kind === "area" ? (stacked && index > 0 ? "-1" : "origin") : false,
-                        tension: kind === "line" || kind === "area" ? 0.25 : 0,
+                        // Straight segments: a smoothed curve would draw values between points that no row has.
+                        tension: 0,
                         spanGaps: false,
                         borderRadius: kind === "bar" ? 2 : 0,
                         maxBarThickness: 56,
