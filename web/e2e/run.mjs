@@ -200,7 +200,19 @@ await step("test-connection-ok", async () => {
 
 await step("source-added-and-selected", async () => {
     await page.getByRole("button", { name: "Add database", exact: true }).last().click();
-    await page.waitForURL(/\/sql/);
+    // A role that can do more than read (pagila lets PUBLIC create in schema public) is saved with its
+    // warnings shown, and the dialog waits for "Done" so that they are read.
+    const done = page.getByRole("button", { name: "Done", exact: true });
+    const navigated = page.waitForURL(/\/sql/).then(() => true, () => false);
+    const asked = done.waitFor().then(() => true, () => false);
+    if (!(await Promise.race([navigated, asked]))) {
+        throw new Error("saving the source neither opened the editor nor showed its warnings");
+    }
+    if (await done.isVisible()) {
+        await shot("source-saved-with-role-warnings");
+        await done.click();
+        await page.waitForURL(/\/sql/);
+    }
     const selector = page.locator('[data-testid="database-selector"]');
     await page.waitForFunction((name) => document.querySelector('[data-testid="database-selector"]')?.selectedOptions[0]?.textContent?.startsWith(name), state.source_name);
     state.source_id = await selector.inputValue();
