@@ -448,7 +448,8 @@ TEST_F(api_audit_test, only_the_teams_admins_read_it) {
     auto beta = client_->get(
         "/api/projects/" + std::to_string(other.at("team_id").as_int64()) + "/audit_log/", bearer(other_key));
     ASSERT_EQ(beta.status, 200u);
-    for (const auto& record : beta.json().at("results").as_array()) {
+    const auto beta_body = beta.json();  // the loop below must not iterate into a temporary
+    for (const auto& record : beta_body.at("results").as_array()) {
         EXPECT_EQ(record.at("user_id"), other.at("user_id"));
     }
 }

@@ -333,12 +333,21 @@ int run() {
                "baseline " + describe(baseline) + "; peak " + describe(peak1) + "; after wave 1 " + describe(after1) +
                    "; after wave 2 " + describe(after2) + " (allowed: warm baseline + 8); " +
                    std::to_string(backends) + " pooled backends");
-        report(after2.rss_kb <= after1.rss_kb + 16 * 1024 && after1.rss_kb <= baseline.rss_kb + 64 * 1024,
+        // Under AddressSanitizer freed memory waits in its quarantine (up to 256 MiB) instead of being reused, so
+        // RSS says nothing about leaks there (LeakSanitizer does); the figure is still printed.
+#if defined(__SANITIZE_ADDRESS__)
+        constexpr bool rss_is_meaningful = false;
+#else
+        constexpr bool rss_is_meaningful = true;
+#endif
+        report(!rss_is_meaningful ||
+                   (after2.rss_kb <= after1.rss_kb + 16 * 1024 && after1.rss_kb <= baseline.rss_kb + 64 * 1024),
                "memory_flat",
                "RSS baseline " + std::to_string(baseline.rss_kb / 1024) + " MiB, peak " +
                    std::to_string(std::max(peak1.rss_kb, peak2.rss_kb) / 1024) + " MiB, after wave 1 " +
                    std::to_string(after1.rss_kb / 1024) + " MiB, after wave 2 " +
-                   std::to_string(after2.rss_kb / 1024) + " MiB (allowed: warm baseline + 64 MiB, then + 16 MiB)");
+                   std::to_string(after2.rss_kb / 1024) + " MiB (allowed: warm baseline + 64 MiB, then + 16 MiB" +
+                   (rss_is_meaningful ? ")" : "; not checked under AddressSanitizer)"));
         report(backends <= 220, "backends_bounded_by_pool", std::to_string(backends) + " loader sessions (pool 220)");
         server.stop();
         const auto gone = clock_type::now() + 5s;
