@@ -20,6 +20,7 @@
 #include "drivers/postgres/connection_config.hpp"
 #include "drivers/postgres/postgres_driver.hpp"
 #include "security/master_key.hpp"
+#include "security/secret_keys.hpp"
 #include "services/query_service.hpp"
 #include "services/sources_service.hpp"
 #include "store/sqlite_store.hpp"
@@ -72,10 +73,10 @@ public:
     json::object public_settings(const drivers::source_config& config) const override {
         return real_.public_settings(config);
     }
-    asio::awaitable<result<void>> check_connection(const drivers::source_config& config,
-                                                   std::chrono::milliseconds) override {
+    asio::awaitable<result<drivers::connection_check>> check_connection(const drivers::source_config& config,
+                                                                        std::chrono::milliseconds) override {
         check_config(config);
-        co_return result<void>{};
+        co_return drivers::connection_check{};
     }
     std::shared_ptr<drivers::query_control> make_query_control() override { return nullptr; }
     asio::awaitable<result<drivers::execution_summary>> execute(std::string_view, const drivers::source_config&,
@@ -110,7 +111,10 @@ private:
 struct fixture {
     asio::io_context io;
     std::unique_ptr<store::metadata_store> store;
-    security::master_key key = security::master_key::generate();
+    // An in-memory keyring from the environment: nothing is read from or written to a key file.
+    security::secret_keys keys{security::loaded_keyring{
+        security::keyring({std::make_shared<const security::master_key>(security::master_key::generate())}),
+        security::key_origin::environment, {}, std::nullopt}};
     drivers::driver_registry registry;
     std::optional<services::sources_service> sources;
     drivers::source_config stored;  // a source as PATCH finds it
@@ -128,7 +132,7 @@ struct fixture {
             std::abort();
         }
         store = std::move(*opened);
-        sources.emplace(*store, key, registry, std::chrono::milliseconds(1000));
+        sources.emplace(*store, keys, registry, std::chrono::milliseconds(1000));
         json::object inputs{{"host", "db.example.com"}, {"port", 5432},          {"database", "app"},
                             {"user", "reader"},         {"password", "secret"}};
         auto parsed = registry.find("Postgres")->parse_config(inputs);
@@ -150,15 +154,22 @@ fixture& shared_fixture() {
     return instance;
 }
 
+// co_spawn hands its handler a default-constructed value on failure: results have none, optionals do.
+template <class T>
+asio::awaitable<std::optional<T>> as_optional(asio::awaitable<T> work) {
+    co_return co_await std::move(work);
+}
+
 template <class T>
 T run(fixture& state, asio::awaitable<T> work) {
     std::optional<T> outcome;
-    asio::co_spawn(state.io, std::move(work), [&outcome](std::exception_ptr failure, T value) {
-        if (failure) {
-            fail("an exception escaped the sources service");
-        }
-        outcome.emplace(std::move(value));
-    });
+    asio::co_spawn(state.io, as_optional(std::move(work)),
+                   [&outcome](std::exception_ptr failure, std::optional<T> value) {
+                       if (failure || !value) {
+                           fail("an exception escaped the sources service");
+                       }
+                       outcome = std::move(value);
+                   });
     state.io.restart();
     state.io.run();
     if (!outcome) {
