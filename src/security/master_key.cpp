@@ -157,7 +157,7 @@ std::string keyring_file_text(const keyring& keys) {
 
 // Writes `text` to a fresh temporary file of mode 0600 beside `path` and fsyncs it; the caller links or
 // renames it into place and removes the temporary name afterwards; on failure nothing is left behind.
-result<std::filesystem::path> write_temporary_key_file(const std::filesystem::path& path, std::string_view text) {
+result<std::filesystem::path> write_temporary_file(const std::filesystem::path& path, std::string_view text) {
     std::array<unsigned char, 8> unique{};
     randombytes_buf(unique.data(), unique.size());
     const auto temporary_path =
@@ -192,15 +192,22 @@ result<std::filesystem::path> write_temporary_key_file(const std::filesystem::pa
     return temporary_path;
 }
 
+// The keyring's file text written as above; the text is wiped from memory either way.
+result<std::filesystem::path> write_temporary_key_file(const std::filesystem::path& path,
+                                                       const keyring& keys) {
+    std::string text = keyring_file_text(keys);
+    auto temporary = write_temporary_file(path, text);
+    sodium_memzero(text.data(), text.size());
+    return temporary;
+}
+
 // Writes the keyring to a fresh temporary file and links it to `path`. False when `path` already existed.
 //
 // The key appears under its final name only once complete and on disk, so neither a crash mid-write nor a
 // second process starting at the same moment can ever see a half-written key file. Unlike rename(), link()
 // fails with EEXIST rather than replace, so a concurrent winner's key is never overwritten.
 result<bool> write_and_link_key_file(const std::filesystem::path& path, const keyring& keys) {
-    std::string text = keyring_file_text(keys);
-    auto temporary = write_temporary_key_file(path, text);
-    sodium_memzero(text.data(), text.size());
+    auto temporary = write_temporary_key_file(path, keys);
     if (!temporary) {
         return std::move(temporary).error();
     }
@@ -472,9 +479,7 @@ result<std::optional<key_file_stamp>> stat_key_file(const std::filesystem::path&
 }
 
 result<void> write_keyring_file(const std::filesystem::path& path, const keyring& keys) {
-    std::string text = keyring_file_text(keys);
-    auto temporary = write_temporary_key_file(path, text);
-    sodium_memzero(text.data(), text.size());
+    auto temporary = write_temporary_key_file(path, keys);
     if (!temporary) {
         return std::move(temporary).error();
     }

@@ -286,62 +286,17 @@ public:
     }
 
     result<bool> change_membership_role(std::int64_t team_id, std::int64_t user_id, team_role role) override {
-        const std::lock_guard lock(mutex_);
-        auto transaction = sqlite::transaction::begin_immediate(db_);
-        if (!transaction) {
-            return std::move(transaction).error();
-        }
-        auto current = current_role(team_id, user_id);
-        if (!current) {
-            return std::move(current).error();
-        }
-        if (!current->has_value()) {
-            return false;
-        }
-        if (**current == team_role::admin && role != team_role::admin) {
-            if (auto kept = keeps_an_admin(team_id, "demoted"); !kept) {
-                return std::move(kept).error();
-            }
-        }
-        auto updated =
-            changed_one(db_.run("UPDATE team_memberships SET role = ? WHERE team_id = ? AND user_id = ?",
-                                "change membership role", to_string(role), team_id, user_id));
-        if (!updated) {
-            return updated;
-        }
-        if (auto committed = transaction->commit(); !committed) {
-            return std::move(committed).error();
-        }
-        return *updated;
+        return change_member(team_id, user_id, role == team_role::admin, "demoted", [&] {
+            return db_.run("UPDATE team_memberships SET role = ? WHERE team_id = ? AND user_id = ?",
+                           "change membership role", to_string(role), team_id, user_id);
+        });
     }
 
     result<bool> remove_membership(std::int64_t team_id, std::int64_t user_id) override {
-        const std::lock_guard lock(mutex_);
-        auto transaction = sqlite::transaction::begin_immediate(db_);
-        if (!transaction) {
-            return std::move(transaction).error();
-        }
-        auto current = current_role(team_id, user_id);
-        if (!current) {
-            return std::move(current).error();
-        }
-        if (!current->has_value()) {
-            return false;
-        }
-        if (**current == team_role::admin) {
-            if (auto kept = keeps_an_admin(team_id, "removed"); !kept) {
-                return std::move(kept).error();
-            }
-        }
-        auto removed = changed_one(db_.run("DELETE FROM team_memberships WHERE team_id = ? AND user_id = ?",
-                                           "remove membership", team_id, user_id));
-        if (!removed) {
-            return removed;
-        }
-        if (auto committed = transaction->commit(); !committed) {
-            return std::move(committed).error();
-        }
-        return *removed;
+        return change_member(team_id, user_id, false, "removed", [&] {
+            return db_.run("DELETE FROM team_memberships WHERE team_id = ? AND user_id = ?", "remove membership",
+                           team_id, user_id);
+        });
     }
 
     result<api_key> create_api_key(std::int64_t user_id, std::string_view label, std::string_view token_hash,
@@ -754,6 +709,39 @@ private:
     }
 
     static user read_first_user(const sqlite::statement& row) { return read_user(row, 0); }
+
+    // One change of a membership, in one write transaction so that two admins demoting each other at the same
+    // moment cannot both succeed: reads the member's role, keeps the team's last admin (unless the member stays
+    // admin), then runs `write`. False when the user is not a member.
+    template <typename Write>
+    result<bool> change_member(std::int64_t team_id, std::int64_t user_id, bool stays_admin, std::string_view change,
+                               Write write) {
+        const std::lock_guard lock(mutex_);
+        auto transaction = sqlite::transaction::begin_immediate(db_);
+        if (!transaction) {
+            return std::move(transaction).error();
+        }
+        auto current = current_role(team_id, user_id);
+        if (!current) {
+            return std::move(current).error();
+        }
+        if (!current->has_value()) {
+            return false;
+        }
+        if (**current == team_role::admin && !stays_admin) {
+            if (auto kept = keeps_an_admin(team_id, change); !kept) {
+                return std::move(kept).error();
+            }
+        }
+        auto written = changed_one(write());
+        if (!written) {
+            return written;
+        }
+        if (auto committed = transaction->commit(); !committed) {
+            return std::move(committed).error();
+        }
+        return *written;
+    }
 
     // Inside a transaction: the member's role, absent when not a member.
     result<std::optional<team_role>> current_role(std::int64_t team_id, std::int64_t user_id) {
